@@ -1,0 +1,255 @@
+"""Settings: built-in defaults < Goose's config.yaml < environment < notebook overrides.
+
+The keys are Goose's own (``GOOSE_PROVIDER``, ``GOOSE_LEAD_MODEL``, ...), in the environment
+and in ``~/.config/goose/config.yaml`` alike, so a Goose user's configuration works unchanged.
+Values are coerced by hand rather than by pydantic's validators so that a bad value gives
+one line naming the variable, the value, where it came from and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from goose_nb.errors import ConfigError
+from goose_nb.providers.registry import PROVIDER_NAMES
+
+Source = Literal["default", "config.yaml", "environment", "notebook"]
+ApprovalMode = Literal["auto", "approve", "smart_approve", "chat"]
+
+APPROVAL_MODES: tuple[str, ...] = ("auto", "approve", "smart_approve", "chat")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class Settings(BaseModel):
+    """The resolved configuration of one session. Immutable: changes make a new one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str | None = None
+    model: str | None = None
+    lead_model: str | None = None
+    lead_provider: str | None = None
+    lead_turns: int = 3
+    lead_failure_threshold: int = 2
+    lead_fallback_turns: int = 2
+    planner_provider: str | None = None
+    planner_model: str | None = None
+    mode: ApprovalMode = "auto"
+    recipe_path: str | None = None
+    alpha_features: bool = False
+    subagent_max_turns: int = 10
+    subagent_timeout: int = 300
+    subagent_max_concurrency: int = 10
+    openai_host: str = "https://api.openai.com"
+    openai_base_path: str = "v1/chat/completions"
+    openai_api_key: SecretStr | None = None
+    anthropic_host: str = "https://api.anthropic.com"
+    anthropic_api_key: SecretStr | None = None
+    ollama_host: str = "localhost:11434"
+    cassette: str | None = None
+    record: str | None = None
+    context_limit: int | None = None
+    lead_context_limit: int | None = None
+    worker_context_limit: int | None = None
+    show_cost: bool = True
+    max_steps: int = 25
+
+    @property
+    def lead_worker_enabled(self) -> bool:
+        return bool(self.lead_model)
+
+    def secrets(self) -> list[str]:
+        """Every secret value in these settings, for scrubbing outputs and cassettes."""
+        values = (self.openai_api_key, self.anthropic_api_key)
+        return [s.get_secret_value() for s in values if s and s.get_secret_value()]
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: its Goose name, the Settings field, its kind and bounds."""
+
+    name: str
+    field: str
+    kind: Literal["str", "int", "bool", "secret", "provider", "mode"]
+    minimum: int = 0
+    help: str = ""
+
+
+KEYS: tuple[Key, ...] = (
+    Key("GOOSE_PROVIDER", "provider", "provider", help="worker provider"),
+    Key("GOOSE_MODEL", "model", "str", help="worker model"),
+    Key("GOOSE_LEAD_MODEL", "lead_model", "str", help="turns lead/worker mode on"),
+    Key("GOOSE_LEAD_PROVIDER", "lead_provider", "provider", help="lead provider"),
+    Key("GOOSE_LEAD_TURNS", "lead_turns", "int", 0, "initial turns handled by the lead"),
+    Key("GOOSE_LEAD_FAILURE_THRESHOLD", "lead_failure_threshold", "int", 1,
+        "consecutive worker failures that trigger fallback"),
+    Key("GOOSE_LEAD_FALLBACK_TURNS", "lead_fallback_turns", "int", 0,
+        "clean turns on the lead in fallback"),
+    Key("GOOSE_PLANNER_PROVIDER", "planner_provider", "provider", help="plan mode provider"),
+    Key("GOOSE_PLANNER_MODEL", "planner_model", "str", help="plan mode model"),
+    Key("GOOSE_MODE", "mode", "mode", help="tool approval mode"),
+    Key("GOOSE_RECIPE_PATH", "recipe_path", "str", help="extra recipe folders"),
+    Key("ALPHA_FEATURES", "alpha_features", "bool", help="model may spawn subagents"),
+    Key("GOOSE_SUBAGENT_MAX_TURNS", "subagent_max_turns", "int", 1, "max turns per subagent"),
+    Key("GOOSE_SUBAGENT_TIMEOUT", "subagent_timeout", "int", 1, "seconds per subagent"),
+    Key("GOOSE_SUBAGENT_MAX_CONCURRENCY", "subagent_max_concurrency", "int", 1,
+        "subagents running at once"),
+    Key("OPENAI_HOST", "openai_host", "str"),
+    Key("OPENAI_BASE_PATH", "openai_base_path", "str"),
+    Key("OPENAI_API_KEY", "openai_api_key", "secret"),
+    Key("ANTHROPIC_HOST", "anthropic_host", "str"),
+    Key("ANTHROPIC_API_KEY", "anthropic_api_key", "secret"),
+    Key("OLLAMA_HOST", "ollama_host", "str"),
+    Key("GOOSE_NB_CASSETTE", "cassette", "str", help="cassette played by the replay provider"),
+    Key("GOOSE_NB_RECORD", "record", "str", help="record model calls into this cassette"),
+    Key("GOOSE_CONTEXT_LIMIT", "context_limit", "int", 1),
+    Key("GOOSE_LEAD_CONTEXT_LIMIT", "lead_context_limit", "int", 1),
+    Key("GOOSE_WORKER_CONTEXT_LIMIT", "worker_context_limit", "int", 1),
+    Key("GOOSE_NB_SHOW_COST", "show_cost", "bool"),
+    Key("GOOSE_MAX_STEPS", "max_steps", "int", 1, "model calls allowed in one turn"),
+)
+KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
+
+
+def default_config_path() -> Path:
+    """Goose's own config file, unless ``GOOSE_CONFIG_PATH`` points elsewhere."""
+    configured = os.environ.get("GOOSE_CONFIG_PATH")
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".config" / "goose" / "config.yaml"
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read Goose's config.yaml; a missing file is an empty config, a broken one an error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{where}: {problem}; fix the file or set GOOSE_CONFIG_PATH") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of KEY: value at the top level")
+    return data
+
+
+def coerce(key: Key, value: Any, source: Source) -> Any:
+    """Turn a raw value (a string from the environment, anything from YAML) into the
+    field's type, or raise a one-line ``ConfigError`` that never echoes a secret."""
+    if value is None:
+        return None
+    if key.kind == "secret":
+        text = str(value).strip()
+        return SecretStr(text) if text else None
+    text = str(value).strip()
+    where = f"(from {source})"
+    if key.kind == "int":
+        if isinstance(value, bool):
+            raise ConfigError(f"{key.name}={text} {where} is not valid: expected a whole number")
+        try:
+            number = int(text)
+        except ValueError:
+            raise ConfigError(
+                f"{key.name}={text} {where} is not valid: expected a whole number "
+                f">= {key.minimum}"
+            ) from None
+        if number < key.minimum:
+            raise ConfigError(
+                f"{key.name}={text} {where} is not valid: expected a whole number "
+                f">= {key.minimum}"
+            )
+        return number
+    if key.kind == "bool":
+        lowered = text.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigError(f"{key.name}={text} {where} is not valid: use true/false, yes/no or 1/0")
+    if key.kind == "provider":
+        if not text:
+            return None
+        lowered = text.lower()
+        if lowered not in PROVIDER_NAMES:
+            raise ConfigError(
+                f"unknown {key.name}={text} {where}: choose one of {', '.join(PROVIDER_NAMES)}"
+            )
+        return lowered
+    if key.kind == "mode":
+        lowered = text.lower()
+        if lowered not in APPROVAL_MODES:
+            raise ConfigError(
+                f"{key.name}={text} {where} is not valid: choose one of {', '.join(APPROVAL_MODES)}"
+            )
+        return lowered
+    return text or None
+
+
+@dataclass(frozen=True)
+class ResolvedSettings:
+    """Settings together with where each value came from (for ``%goose config``)."""
+
+    settings: Settings
+    sources: Mapping[str, Source]
+
+
+def resolve_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_path: str | Path | None = None,
+) -> ResolvedSettings:
+    """Layer the four sources, lowest first, and validate every value once."""
+    environ = os.environ if environ is None else environ
+    path = Path(config_path).expanduser() if config_path is not None else default_config_path()
+    layers: list[tuple[Source, Mapping[str, Any]]] = [
+        ("config.yaml", read_config_file(path)),
+        ("environment", environ),
+        ("notebook", overrides or {}),
+    ]
+    values: dict[str, Any] = {}
+    sources: dict[str, Source] = {key.field: "default" for key in KEYS}
+    for source, layer in layers:
+        for key in KEYS:
+            if key.name in layer and layer[key.name] is not None and str(layer[key.name]) != "":
+                values[key.field] = coerce(key, layer[key.name], source)
+                sources[key.field] = source
+    return ResolvedSettings(Settings(**values), sources)
+
+
+def mask_secret(secret: SecretStr | None) -> str:
+    """``sk-…abcd`` at most: enough to tell two keys apart, never enough to use one."""
+    if secret is None:
+        return "(not set)"
+    value = secret.get_secret_value()
+    if len(value) < 16:
+        return "…(set)"
+    prefix = value[: value.find("-") + 1] if 0 < value.find("-") <= 3 else ""
+    return f"{prefix}…{value[-4:]}"
+
+
+def display_value(settings: Settings, key: Key) -> str:
+    """A key's value as shown to the user: secrets masked, unset values marked."""
+    value = getattr(settings, key.field)
+    if key.kind == "secret":
+        return mask_secret(value)
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,47 @@
+"""``%goose status`` and ``%goose config`` as tables (Markdown and plain text)."""
+
+from __future__ import annotations
+
+from goose_nb.config import KEYS, display_value
+from goose_nb.display.rich import RichText, table
+from goose_nb.errors import ConfigError
+from goose_nb.session import Session
+
+
+def config_view(session: Session, only: list[str] | None = None) -> RichText:
+    """Every key (or ``only`` these), its value with secrets masked, and its source."""
+    settings, sources = session.settings, session.sources
+    rows = [
+        [key.name, display_value(settings, key), sources[key.field]]
+        for key in KEYS
+        if only is None or key.name in only
+    ]
+    return table("goose_nb settings", ["key", "value", "source"], rows)
+
+
+def status_view(session: Session) -> RichText:
+    """Model, conversation size and token totals; a configuration error is shown, not raised."""
+    try:
+        settings = session.settings
+    except ConfigError as exc:
+        return RichText(f"**goose_nb** — configuration error: {exc}",
+                        f"goose_nb: configuration error: {exc}")
+    provider = settings.provider or "auto-detect"
+    model = settings.model or "provider default"
+    total = session.usage.total()
+    rows = [
+        ["model", f"{provider} / {model}"],
+        ["lead/worker", f"lead {settings.lead_model}" if settings.lead_worker_enabled else "off"],
+        ["approval mode", settings.mode],
+        ["turns", str(len(session.turns))],
+        ["messages in history", str(len(session.history))],
+        ["tokens", f"{total.input_tokens:,} in / {total.output_tokens:,} out"],
+    ]
+    if settings.provider == "replay":
+        rows.append(["cassette", settings.cassette or "(not set)"])
+    if settings.record:
+        rows.append(["recording to", settings.record])
+    for model_ref, usage in session.usage.by_model().items():
+        rows.append([f"tokens · {model_ref}",
+                     f"{usage.input_tokens:,} in / {usage.output_tokens:,} out"])
+    return table("goose_nb session", ["", ""], rows)

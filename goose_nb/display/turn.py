@@ -1,0 +1,139 @@
+"""The live view of one turn: a header per step, the answer streamed as Markdown, a footer.
+
+It listens to the session's events (on the main thread) and re-renders one display handle,
+at most ``MAX_UPDATES_PER_SECOND`` times a second, so a 2,000-token answer costs a few dozen
+front-end updates rather than 2,000. The last render is complete and is what a saved
+notebook keeps.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from goose_nb.events import (
+    AnswerDelta,
+    Event,
+    Notice,
+    StepFinished,
+    StepRestarted,
+    StepStarted,
+    TurnFinished,
+)
+from goose_nb.messages import Usage
+
+MAX_UPDATES_PER_SECOND = 15
+
+
+def format_footer(steps: int, usage: Usage, seconds: float, retries: int = 0) -> str:
+    parts = [f"{steps} step{'s' if steps != 1 else ''}",
+             f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens",
+             f"{seconds:.1f} s"]
+    if retries:
+        parts.append(f"{retries} retr{'ies' if retries != 1 else 'y'}")
+    return " · ".join(parts)
+
+
+@dataclass
+class _Step:
+    header: str
+    text: list[str] = field(default_factory=list)
+    status: str = ""
+
+
+class TurnOutput:
+    """The rendered state of a turn; what the display handle shows."""
+
+    def __init__(self) -> None:
+        self.steps: list[_Step] = []
+        self.notices: list[str] = []
+        self.footer = ""
+
+    def _repr_markdown_(self) -> str:
+        parts: list[str] = []
+        for step in self.steps:
+            parts.append(f"<sub>{step.header}</sub>")
+            body = "".join(step.text)
+            if body:
+                parts.append(body)
+            if step.status:
+                parts.append(f"<sub>{step.status}</sub>")
+        parts += [f"> {notice}" for notice in self.notices]
+        if self.footer:
+            parts.append(f"<sub>{self.footer}</sub>")
+        return "\n\n".join(parts)
+
+    def __repr__(self) -> str:
+        parts: list[str] = []
+        for step in self.steps:
+            parts.append(f"[{step.header}]")
+            body = "".join(step.text)
+            if body:
+                parts.append(body)
+            if step.status:
+                parts.append(f"({step.status})")
+        parts += [f"! {notice}" for notice in self.notices]
+        if self.footer:
+            parts.append(f"-- {self.footer}")
+        return "\n".join(parts)
+
+
+class TurnView:
+    """Listens to one turn's events and keeps its display up to date."""
+
+    def __init__(self, *, live: bool = True, clock=time.monotonic) -> None:
+        from IPython.display import display
+
+        self.output = TurnOutput()
+        self.live = live
+        self._clock = clock
+        self._last_render = 0.0
+        self._retries = 0
+        self._handle = display(self.output, display_id=True) if live else None
+
+    def __call__(self, event: Event) -> None:
+        output = self.output
+        if isinstance(event, StepStarted):
+            badge = f"**{event.role.upper()}** · " if event.role else ""
+            output.steps.append(_Step(header=f"{badge}`{event.model}`"))
+            self._render(force=True)
+        elif isinstance(event, AnswerDelta) and output.steps:
+            output.steps[-1].text.append(event.text)
+            self._render()
+        elif isinstance(event, StepRestarted) and output.steps:
+            self._retries += 1
+            output.steps[-1].text.clear()
+            output.steps[-1].status = "retrying after a technical error…"
+            self._render(force=True)
+        elif isinstance(event, StepFinished) and output.steps:
+            output.steps[-1].status = ""
+        elif isinstance(event, Notice):
+            output.notices.append(event.text)
+            self._render(force=True)
+        elif isinstance(event, TurnFinished):
+            if event.status == "error" and not output.steps:
+                return  # nothing was shown; the error line says it all
+            output.footer = format_footer(event.steps, event.usage, event.seconds, self._retries)
+            if event.status == "interrupted":
+                output.footer = f"interrupted · {output.footer}"
+            elif event.status == "error":
+                output.footer = f"failed · {output.footer}"
+            self.finish()
+
+    def _render(self, force: bool = False) -> None:
+        now = self._clock()
+        if self._handle is None:
+            return
+        if not force and now - self._last_render < 1 / MAX_UPDATES_PER_SECOND:
+            return
+        self._last_render = now
+        self._handle.update(self.output)
+
+    def finish(self) -> None:
+        """The final, complete render (or the only one, where updates are not live)."""
+        if self._handle is not None:
+            self._handle.update(self.output)
+        else:
+            from IPython.display import display
+
+            display(self.output)

@@ -1,0 +1,201 @@
+"""The notebook face: ``%%goose`` and the ``%goose`` subcommands.
+
+A thin layer over ``Session``: it parses what the user typed, runs it, shows the result,
+and turns every ``GooseError`` into a one-line ``UsageError`` so the cell fails cleanly
+("Run All" stops) without a traceback wall.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+if TYPE_CHECKING:
+    from goose_nb.display.rich import RichText
+    from goose_nb.session import Session
+
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+              "error": logging.ERROR, "off": logging.CRITICAL + 1}
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel, where display handles can be updated in place."""
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+@magics_class
+class GooseMagics(Magics):
+    """Holds the kernel's one ``Session``; created on first use, not at load time."""
+
+    def __init__(self, shell: Any = None) -> None:
+        super().__init__(shell)
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            from goose_nb.session import Session, set_current_session
+
+            self._session = Session()
+            set_current_session(self._session)
+        return self._session
+
+    @line_cell_magic
+    def goose(self, line: str, cell: str | None = None) -> Any:
+        """Talk to the Goose agent from a notebook.
+
+        Cell magic -- the cell is the prompt; the answer streams in below it::
+
+            %%goose
+            Explain what a p-value is in two sentences.
+
+        Line magic -- manage the session::
+
+            %goose                      same as %goose status
+            %goose status               model, turns, tokens, recording
+            %goose config               resolved settings and where each came from
+            %goose config KEY=VALUE ... set notebook overrides (KEY= removes one)
+            %goose reload               re-read the environment and config.yaml
+            %goose reset                forget the conversation and the usage totals
+            %goose record PATH|off      record every model call into a cassette
+            %goose log LEVEL            debug, info, warning, error or off
+            %goose help                 this text
+
+        Configuration follows Goose: GOOSE_PROVIDER, GOOSE_MODEL, OPENAI_API_KEY, ... in
+        the environment or ~/.config/goose/config.yaml. Offline demos use
+        GOOSE_PROVIDER=replay with GOOSE_NB_CASSETTE=path.yaml.
+        """
+        from goose_nb.errors import GooseError
+
+        try:
+            if cell is not None:
+                if line.strip():
+                    raise UsageError(f"%%goose takes no arguments (got {line.strip()!r})")
+                return self._run_prompt(cell)
+            return self._run_command(line)
+        except GooseError as exc:
+            raise UsageError(str(exc)) from None
+
+    # %%goose -----------------------------------------------------------------------
+
+    def _run_prompt(self, prompt: str) -> None:
+        from goose_nb.display.turn import TurnView
+        from goose_nb.errors import TurnInterrupted
+
+        session = self.session
+        if not prompt.strip():
+            raise UsageError("the %%goose cell is empty: write your prompt in the cell body")
+        session.settings  # noqa: B018 - raises a configuration error before any output
+        view = TurnView(live=in_kernel())
+        unsubscribe = session.subscribe(view)
+        try:
+            session.ask(prompt)
+        except TurnInterrupted:
+            raise UsageError(
+                "turn interrupted; the partial answer is kept in the history, the session "
+                "is ready for the next cell"
+            ) from None
+        finally:
+            unsubscribe()
+
+    # %goose SUBCOMMAND --------------------------------------------------------------
+
+    def _run_command(self, line: str) -> Any:
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"cannot parse {line!r}: {exc}") from None
+        command, args = (words[0].lower(), words[1:]) if words else ("status", [])
+        handlers: dict[str, Callable[[list[str]], Any]] = {
+            "status": self._status,
+            "config": self._config,
+            "reload": self._reload,
+            "reset": self._reset,
+            "record": self._record,
+            "log": self._log,
+            "help": self._help,
+        }
+        handler = handlers.get(command)
+        if handler is None:
+            raise UsageError(
+                f"unknown %goose command {command!r}; try: {', '.join(handlers)}"
+            )
+        return handler(args)
+
+    def _status(self, args: list[str]) -> RichText:
+        from goose_nb.display.status import status_view
+
+        return status_view(self.session)
+
+    def _config(self, args: list[str]) -> RichText:
+        from goose_nb.display.status import config_view
+
+        session = self.session
+        changed: list[str] = []
+        for arg in args:
+            name, sep, value = arg.partition("=")
+            if not sep:
+                raise UsageError(f"expected KEY=VALUE, got {arg!r} (e.g. GOOSE_MODEL=gpt-4o)")
+            session.set_override(name.strip(), value.strip())
+            changed.append(name.strip().upper())
+        return config_view(session, only=changed or None)
+
+    def _reload(self, args: list[str]) -> RichText:
+        self.session.reload()
+        return self._config([])
+
+    def _reset(self, args: list[str]) -> None:
+        self.session.reset()
+        from IPython.display import display
+
+        from goose_nb.display.rich import RichText
+
+        display(RichText("*Session reset: conversation and usage cleared.*",
+                         "Session reset: conversation and usage cleared."))
+
+    def _record(self, args: list[str]) -> None:
+        if len(args) != 1:
+            raise UsageError("usage: %goose record PATH.yaml  (or: %goose record off)")
+        target = None if args[0].lower() == "off" else args[0]
+        self.session.record_to(target)
+        from IPython.display import display
+
+        from goose_nb.display.rich import RichText
+
+        text = f"Recording model calls to {target}" if target else "Recording stopped"
+        display(RichText(f"*{text}.*", f"{text}."))
+
+    def _log(self, args: list[str]) -> None:
+        if len(args) != 1 or args[0].lower() not in LOG_LEVELS:
+            raise UsageError(f"usage: %goose log LEVEL, with LEVEL one of {', '.join(LOG_LEVELS)}")
+        set_log_level(LOG_LEVELS[args[0].lower()])
+
+    def _help(self, args: list[str]) -> None:
+        from IPython.display import display
+
+        from goose_nb.display.rich import RichText
+
+        text = type(self).goose.__doc__ or ""
+        display(RichText(f"```text\n{text}\n```", text))
+
+
+_handler: logging.Handler | None = None
+
+
+def set_log_level(level: int) -> None:
+    """Send goose_nb's log records to the cell's stderr at ``level``."""
+    global _handler
+    logger = logging.getLogger("goose_nb")
+    if _handler is None:
+        _handler = logging.StreamHandler(sys.stderr)
+        _handler.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
+        logger.addHandler(_handler)
+    logger.setLevel(level)

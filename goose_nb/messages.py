@@ -1,0 +1,167 @@
+"""Provider-neutral message types.
+
+Every provider translates its wire format into these and back, so nothing above the
+provider layer knows whether a turn went to OpenAI, Anthropic, Ollama or a cassette.
+The conversation history, cassettes and events all speak in these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["user", "assistant", "tool"]
+
+
+class ToolCall(BaseModel):
+    """A tool the model asked to run.
+
+    ``arguments`` is the parsed JSON object; when the model sent something that is not a
+    JSON object, ``arguments`` is ``None`` and ``raw_arguments`` keeps what it sent, so the
+    agent can tell the model exactly what was wrong instead of crashing.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    arguments: dict[str, Any] | None = Field(default_factory=dict)
+    raw_arguments: str = ""
+
+
+class ToolResult(BaseModel):
+    """The outcome of one tool call, sent back to the model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tool_call_id: str
+    name: str = ""
+    content: str
+    is_error: bool = False
+
+
+class Message(BaseModel):
+    """One entry of the conversation.
+
+    ``user`` messages carry text; ``assistant`` messages carry text and/or tool calls;
+    ``tool`` messages carry the results of the previous assistant message's tool calls
+    (one OpenAI ``tool`` message each, one Anthropic ``user`` message with
+    ``tool_result`` blocks — the providers do that translation).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_results: tuple[ToolResult, ...] = ()
+
+    @classmethod
+    def user(cls, text: str) -> Message:
+        return cls(role="user", text=text)
+
+    def summary(self) -> str:
+        """A short, stable description used by cassettes to match requests."""
+        if self.role == "tool":
+            return "; ".join(f"{r.name or r.tool_call_id}: {r.content}" for r in self.tool_results)
+        if self.tool_calls:
+            calls = ", ".join(c.name for c in self.tool_calls)
+            return f"{self.text} [tool calls: {calls}]".strip()
+        return self.text
+
+
+class Usage(BaseModel):
+    """Tokens one model call used, as the provider reported them (0 when it did not)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class ModelRef(BaseModel):
+    """Which provider and model answered (or should answer) a call."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    model: str
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+
+class ToolSpec(BaseModel):
+    """A tool offered to the model: name, description and JSON schema of its arguments."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+class ChatRequest(BaseModel):
+    """Everything a provider needs for one model call (one step)."""
+
+    model: str
+    system: str = ""
+    messages: list[Message]
+    tools: list[ToolSpec] = Field(default_factory=list)
+    max_tokens: int = 4096
+    temperature: float | None = None
+
+
+class ModelResponse(BaseModel):
+    """A complete answer of one model call: what the history keeps."""
+
+    model: str
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    stop_reason: str | None = None
+
+    def as_message(self) -> Message:
+        return Message(role="assistant", text=self.text, tool_calls=tuple(self.tool_calls))
+
+
+# Streaming events are plain slotted dataclasses, not pydantic models: a long answer yields
+# thousands of them and they never leave the process.
+
+
+@dataclass(slots=True)
+class TextDelta:
+    """A piece of the answer's text, as it arrives."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class StreamRestarted:
+    """The stream broke and the step is being retried: discard the partial text shown."""
+
+    reason: str
+
+
+@dataclass(slots=True)
+class ResponseComplete:
+    """The last event of a successful stream."""
+
+    response: ModelResponse
+
+
+StreamEvent = TextDelta | StreamRestarted | ResponseComplete

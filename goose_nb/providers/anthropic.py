@@ -1,0 +1,226 @@
+"""Anthropic's messages API.
+
+``POST {ANTHROPIC_HOST}/v1/messages`` with ``x-api-key`` and ``anthropic-version``; the answer
+is named SSE events: ``message_start`` (input usage), ``content_block_start/delta/stop`` (text,
+``tool_use`` with ``input_json_delta`` fragments, thinking and server-side tool blocks, which
+are not ours to run), ``message_delta`` (stop reason, final output usage), ``message_stop``,
+``ping`` and ``error``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource
+
+from goose_nb.errors import ProviderError, TransientProviderError
+from goose_nb.messages import (
+    ChatRequest,
+    Message,
+    ModelResponse,
+    ResponseComplete,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
+from goose_nb.providers.base import HTTPProvider, make_tool_call
+from goose_nb.providers.http import Endpoint, normalize_host
+
+API_VERSION = "2023-06-01"
+_TRANSIENT_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
+
+
+def to_anthropic_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """Our history in Anthropic's shape: tool results are ``user`` messages of blocks."""
+    wire: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "tool":
+            blocks = [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": result.tool_call_id,
+                    "content": result.content,
+                    **({"is_error": True} if result.is_error else {}),
+                }
+                for result in message.tool_results
+            ]
+            wire.append({"role": "user", "content": blocks})
+        elif message.role == "assistant" and message.tool_calls:
+            content: list[dict[str, Any]] = [{"type": "text", "text": message.text}] if (
+                message.text
+            ) else []
+            content.extend(
+                {"type": "tool_use", "id": call.id, "name": call.name,
+                 "input": call.arguments or {}}
+                for call in message.tool_calls
+            )
+            wire.append({"role": "assistant", "content": content})
+        else:
+            wire.append({"role": message.role, "content": message.text})
+    return wire
+
+
+def usage_from_anthropic(data: dict[str, Any] | None, base: Usage | None = None) -> Usage:
+    """Merge a usage object into what we know; later counts replace earlier ones."""
+    base = base or Usage()
+    if not data:
+        return base
+    return Usage(
+        input_tokens=data.get("input_tokens") or base.input_tokens,
+        output_tokens=data.get("output_tokens") or base.output_tokens,
+        cache_read_tokens=data.get("cache_read_input_tokens") or base.cache_read_tokens,
+        cache_write_tokens=data.get("cache_creation_input_tokens") or base.cache_write_tokens,
+    )
+
+
+def error_from_event(data: dict[str, Any]) -> ProviderError:
+    error = data.get("error") or {}
+    kind = error.get("type", "error")
+    message = f"anthropic stream error ({kind}): {error.get('message', '')}"
+    if kind in _TRANSIENT_ERRORS:
+        return TransientProviderError(message)
+    return ProviderError(message)
+
+
+class EventAssembler:
+    """Folds the named events of one message into a ``ModelResponse``."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.text: list[str] = []
+        self.tool_blocks: dict[int, dict[str, Any]] = {}
+        self.calls: list[ToolCall] = []
+        self.usage = Usage()
+        self.stop_reason: str | None = None
+        self.finished = False
+
+    def feed(self, event: str, data: dict[str, Any]) -> str:
+        """Take one event; return the answer text it adds (maybe empty)."""
+        kind = data.get("type", event)
+        if kind == "message_start":
+            message = data.get("message") or {}
+            self.model = message.get("model") or self.model
+            self.usage = usage_from_anthropic(message.get("usage"), self.usage)
+        elif kind == "content_block_start":
+            block = data.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                self.tool_blocks[data["index"]] = {**block, "partial": []}
+            elif block.get("type") == "text" and block.get("text"):
+                self.text.append(block["text"])
+                return block["text"]
+        elif kind == "content_block_delta":
+            return self._feed_delta(data.get("index", 0), data.get("delta") or {})
+        elif kind == "content_block_stop":
+            block = self.tool_blocks.pop(data.get("index", -1), None)
+            if block is not None:
+                raw = "".join(block["partial"]) if block["partial"] else block.get("input")
+                self.calls.append(make_tool_call(block["id"], block["name"], raw))
+        elif kind == "message_delta":
+            self.stop_reason = (data.get("delta") or {}).get("stop_reason") or self.stop_reason
+            self.usage = usage_from_anthropic(data.get("usage"), self.usage)
+        elif kind == "message_stop":
+            self.finished = True
+        elif kind == "error":
+            raise error_from_event(data)
+        return ""
+
+    def _feed_delta(self, index: int, delta: dict[str, Any]) -> str:
+        if delta.get("type") == "text_delta":
+            self.text.append(delta["text"])
+            return delta["text"]
+        if delta.get("type") == "input_json_delta" and index in self.tool_blocks:
+            self.tool_blocks[index]["partial"].append(delta.get("partial_json", ""))
+        return ""
+
+    def response(self) -> ModelResponse:
+        return ModelResponse(
+            model=self.model,
+            text="".join(self.text),
+            tool_calls=self.calls,
+            usage=self.usage,
+            stop_reason=self.stop_reason,
+        )
+
+
+def response_from_message(data: dict[str, Any], model: str) -> ModelResponse:
+    """A non-streamed messages response."""
+    if data.get("type") == "error":
+        raise error_from_event(data)
+    text = "".join(b.get("text", "") for b in data.get("content", ()) if b.get("type") == "text")
+    calls = [
+        make_tool_call(b["id"], b["name"], b.get("input") or {})
+        for b in data.get("content", ())
+        if b.get("type") == "tool_use"
+    ]
+    return ModelResponse(
+        model=data.get("model") or model,
+        text=text,
+        tool_calls=calls,
+        usage=usage_from_anthropic(data.get("usage")),
+        stop_reason=data.get("stop_reason"),
+    )
+
+
+class AnthropicProvider(HTTPProvider):
+    name = "anthropic"
+    default_model = "claude-sonnet-4-5"
+
+    @property
+    def endpoint(self) -> Endpoint:
+        host = normalize_host(self.settings.anthropic_host)
+        return Endpoint("anthropic", f"{host}/v1/messages", "ANTHROPIC_HOST", "ANTHROPIC_API_KEY")
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "content-type": "application/json",
+            "accept": "text/event-stream",
+            "anthropic-version": API_VERSION,
+        }
+        key = self.settings.anthropic_api_key
+        if key:
+            headers["x-api-key"] = key.get_secret_value()
+        return headers
+
+    def build_body(self, request: ChatRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": request.max_tokens,
+            "messages": to_anthropic_messages(request.messages),
+            "stream": True,
+        }
+        if request.system:
+            body["system"] = request.system
+        if request.tools:
+            body["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.parameters}
+                for t in request.tools
+            ]
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        return body
+
+    async def parse(
+        self, response: httpx.Response, request: ChatRequest
+    ) -> AsyncIterator[StreamEvent]:
+        if response.headers.get("content-type", "").startswith("application/json"):
+            result = response_from_message(json.loads(await response.aread()), request.model)
+            if result.text:
+                yield TextDelta(result.text)
+            yield ResponseComplete(result)
+            return
+        assembler = EventAssembler(request.model)
+        async for sse in EventSource(response).aiter_sse():
+            if not sse.data:
+                continue
+            text = assembler.feed(sse.event, json.loads(sse.data))
+            if text:
+                yield TextDelta(text)
+            if assembler.finished:
+                break
+        if not assembler.finished:
+            raise TransientProviderError("anthropic stream ended before message_stop")
+        yield ResponseComplete(assembler.response())

@@ -1,0 +1,104 @@
+"""The one interface every provider implements.
+
+A provider turns a ``ChatRequest`` into a stream of ``TextDelta`` events ending with one
+``ResponseComplete``. One call of ``stream`` is one attempt: retries live in
+``providers.http.stream_with_retries`` so that every provider gets the same policy.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+import httpx
+
+from goose_nb.config import Settings
+from goose_nb.messages import ChatRequest, StreamEvent, ToolCall
+from goose_nb.providers.http import Endpoint, raise_for_status, transport_error
+
+
+class Provider(ABC):
+    """A model backend. Subclasses set ``name`` and ``default_model``."""
+
+    name: ClassVar[str]
+    default_model: ClassVar[str]
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+
+    @abstractmethod
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """One attempt at one model call."""
+
+    def describe(self) -> dict[str, Any]:
+        """Where requests go and with which (scrubbed) headers, for cassettes."""
+        return {"provider": self.name}
+
+
+class HTTPProvider(Provider):
+    """A provider that POSTs JSON to one URL and parses a streamed answer."""
+
+    @property
+    @abstractmethod
+    def endpoint(self) -> Endpoint:
+        """The URL and the settings that name it, for errors."""
+
+    @abstractmethod
+    def headers(self) -> dict[str, str]:
+        """Request headers, including authentication."""
+
+    @abstractmethod
+    def build_body(self, request: ChatRequest) -> dict[str, Any]:
+        """The provider's JSON request body."""
+
+    @abstractmethod
+    def parse(self, response: httpx.Response, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Translate the streamed (or, from some servers, whole) response body."""
+
+    #: header names whose values are secrets, scrubbed from cassettes
+    secret_headers: ClassVar[frozenset[str]] = frozenset({"authorization", "x-api-key"})
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        endpoint = self.endpoint
+        try:
+            async with self.client.stream(
+                "POST", endpoint.url, json=self.build_body(request), headers=self.headers()
+            ) as response:
+                await raise_for_status(response, endpoint, self.settings.secrets())
+                async for event in self.parse(response, request):
+                    yield event
+        except httpx.TransportError as exc:
+            raise transport_error(exc, endpoint) from None
+
+    def describe(self) -> dict[str, Any]:
+        headers = {
+            name: ("[redacted]" if name.lower() in self.secret_headers else value)
+            for name, value in self.headers().items()
+        }
+        return {"provider": self.name, "url": self.endpoint.url, "headers": headers}
+
+
+def parse_arguments(raw: str | dict[str, Any] | None) -> tuple[dict[str, Any] | None, str]:
+    """Tool-call arguments as (object or None, raw text).
+
+    An empty string means "no arguments" (Anthropic streams ``""`` for ``{}``); anything
+    that is not a JSON object gives ``None`` so the agent can tell the model what was wrong.
+    """
+    if isinstance(raw, dict):
+        return raw, json.dumps(raw)
+    text = raw or ""
+    if not text.strip():
+        return {}, text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None, text
+    return (value, text) if isinstance(value, dict) else (None, text)
+
+
+def make_tool_call(call_id: str, name: str, raw: str | dict[str, Any] | None) -> ToolCall:
+    arguments, raw_text = parse_arguments(raw)
+    return ToolCall(id=call_id, name=name, arguments=arguments, raw_arguments=raw_text)

@@ -1,0 +1,141 @@
+"""Ollama's chat API.
+
+``POST {OLLAMA_HOST}/api/chat``; the answer is NDJSON, one object a line, the last one with
+``done: true`` and the counts ``prompt_eval_count``/``eval_count`` (either may be missing).
+Tool calls come whole, with arguments as JSON objects; an ``{"error": ...}`` line is an error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from goose_nb.errors import ProviderError, TransientProviderError
+from goose_nb.messages import (
+    ChatRequest,
+    Message,
+    ModelResponse,
+    ResponseComplete,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
+from goose_nb.providers.base import HTTPProvider, make_tool_call
+from goose_nb.providers.http import Endpoint, normalize_host
+
+
+def to_ollama_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
+    wire: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    for message in messages:
+        if message.role == "tool":
+            wire.extend(
+                {"role": "tool", "content": result.content, "tool_name": result.name}
+                for result in message.tool_results
+            )
+        elif message.role == "assistant" and message.tool_calls:
+            wire.append(
+                {
+                    "role": "assistant",
+                    "content": message.text,
+                    "tool_calls": [
+                        {"function": {"name": call.name, "arguments": call.arguments or {}}}
+                        for call in message.tool_calls
+                    ],
+                }
+            )
+        else:
+            wire.append({"role": message.role, "content": message.text})
+    return wire
+
+
+class LineAssembler:
+    """Folds NDJSON chat lines into one ``ModelResponse``."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.text: list[str] = []
+        self.calls: list[ToolCall] = []
+        self.usage = Usage()
+        self.done_reason: str | None = None
+        self.done = False
+
+    def feed(self, data: dict[str, Any]) -> str:
+        if "error" in data:
+            error = str(data["error"])
+            transient = "overloaded" in error or "timeout" in error
+            raise (TransientProviderError if transient else ProviderError)(f"ollama: {error}")
+        self.model = data.get("model") or self.model
+        message = data.get("message") or {}
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}
+            call_id = call.get("id") or f"call_{len(self.calls)}"
+            self.calls.append(make_tool_call(call_id, function.get("name", ""),
+                                             function.get("arguments")))
+        if data.get("done"):
+            self.done = True
+            self.done_reason = data.get("done_reason") or "stop"
+            self.usage = Usage(
+                input_tokens=data.get("prompt_eval_count") or 0,
+                output_tokens=data.get("eval_count") or 0,
+            )
+        content = message.get("content") or ""
+        if content:
+            self.text.append(content)
+        return content
+
+    def response(self) -> ModelResponse:
+        return ModelResponse(
+            model=self.model,
+            text="".join(self.text),
+            tool_calls=self.calls,
+            usage=self.usage,
+            stop_reason=self.done_reason,
+        )
+
+
+class OllamaProvider(HTTPProvider):
+    name = "ollama"
+    default_model = "qwen3"
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(
+            "ollama", f"{normalize_host(self.settings.ollama_host, 'http')}/api/chat", "OLLAMA_HOST"
+        )
+
+    def headers(self) -> dict[str, str]:
+        return {"content-type": "application/json"}
+
+    def build_body(self, request: ChatRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": to_ollama_messages(request.system, request.messages),
+            "stream": True,
+        }
+        if request.tools:
+            body["tools"] = [
+                {"type": "function", "function": tool.model_dump()} for tool in request.tools
+            ]
+        if request.temperature is not None:
+            body["options"] = {"temperature": request.temperature}
+        return body
+
+    async def parse(
+        self, response: httpx.Response, request: ChatRequest
+    ) -> AsyncIterator[StreamEvent]:
+        assembler = LineAssembler(request.model)
+        async for line in response.aiter_lines():
+            if not line.strip():
+                continue
+            text = assembler.feed(json.loads(line))
+            if text:
+                yield TextDelta(text)
+            if assembler.done:
+                break
+        if not assembler.done:
+            raise TransientProviderError("ollama stream ended before the final line")
+        yield ResponseComplete(assembler.response())

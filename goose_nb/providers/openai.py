@@ -1,0 +1,226 @@
+"""OpenAI chat completions, and any server that speaks the same protocol.
+
+``POST {OPENAI_HOST}/{OPENAI_BASE_PATH}`` with ``stream: true`` and
+``stream_options.include_usage``; the answer is SSE ``data:`` chunks ending with ``[DONE]``.
+Tool calls arrive as fragments keyed by ``index``; compatible servers differ in the details
+(repeated ids and names, no ``finish_reason``, extra top-level keys), which the assembler
+below tolerates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource
+
+from goose_nb.errors import ProviderError, TransientProviderError
+from goose_nb.messages import (
+    ChatRequest,
+    Message,
+    ModelResponse,
+    ResponseComplete,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
+from goose_nb.providers.base import HTTPProvider, make_tool_call
+from goose_nb.providers.http import Endpoint, normalize_host
+
+
+def to_openai_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
+    """Our history in OpenAI's shape: tool results are one ``tool`` message each."""
+    wire: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    for message in messages:
+        if message.role == "tool":
+            wire.extend(
+                {"role": "tool", "tool_call_id": result.tool_call_id, "content": result.content}
+                for result in message.tool_results
+            )
+        elif message.role == "assistant" and message.tool_calls:
+            wire.append(
+                {
+                    "role": "assistant",
+                    "content": message.text or None,
+                    "tool_calls": [
+                        {
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": call.raw_arguments
+                                         or json.dumps(call.arguments or {})},
+                        }
+                        for call in message.tool_calls
+                    ],
+                }
+            )
+        else:
+            wire.append({"role": message.role, "content": message.text})
+    return wire
+
+
+def usage_from_openai(data: dict[str, Any] | None) -> Usage:
+    if not data:
+        return Usage()
+    details = data.get("prompt_tokens_details") or {}
+    return Usage(
+        input_tokens=data.get("prompt_tokens") or 0,
+        output_tokens=data.get("completion_tokens") or 0,
+        cache_read_tokens=details.get("cached_tokens") or 0,
+    )
+
+
+@dataclass
+class _PartialCall:
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+class ChunkAssembler:
+    """Folds ``chat.completion.chunk`` objects into one ``ModelResponse``.
+
+    Tool-call fragments are assembled per ``index``. Some compatible servers repeat the id
+    and the full name in every fragment, so a name equal to the one already seen is not
+    appended again (naive concatenation gives ``llm_versionllm_version``).
+    """
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.text: list[str] = []
+        self.calls: dict[int, _PartialCall] = {}
+        self.usage = Usage()
+        self.finish_reason: str | None = None
+
+    def feed(self, chunk: dict[str, Any]) -> str:
+        """Take one chunk; return the text it adds (maybe empty)."""
+        if chunk.get("error"):
+            raise error_from_chunk(chunk["error"])
+        self.model = chunk.get("model") or self.model
+        if chunk.get("usage"):
+            self.usage = usage_from_openai(chunk["usage"])
+        added = ""
+        for choice in chunk.get("choices") or ():
+            self.finish_reason = choice.get("finish_reason") or self.finish_reason
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            if content:
+                self.text.append(content)
+                added += content
+            for fragment in delta.get("tool_calls") or ():
+                self._feed_tool_call(fragment)
+        return added
+
+    def _feed_tool_call(self, fragment: dict[str, Any]) -> None:
+        partial = self.calls.setdefault(fragment.get("index", len(self.calls)), _PartialCall())
+        partial.id = partial.id or fragment.get("id") or ""
+        function = fragment.get("function") or {}
+        name = function.get("name")
+        if name and name != partial.name:
+            partial.name += name
+        if function.get("arguments"):
+            partial.arguments.append(function["arguments"])
+
+    def response(self) -> ModelResponse:
+        calls: list[ToolCall] = [
+            make_tool_call(partial.id or f"call_{index}", partial.name, "".join(partial.arguments))
+            for index, partial in sorted(self.calls.items())
+        ]
+        return ModelResponse(
+            model=self.model,
+            text="".join(self.text),
+            tool_calls=calls,
+            usage=self.usage,
+            stop_reason=self.finish_reason,
+        )
+
+
+def error_from_chunk(error: Any) -> ProviderError:
+    """An error object sent inside the stream: overload and server errors are transient."""
+    message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
+    kind = (error.get("type") or error.get("code") or "") if isinstance(error, dict) else ""
+    if str(kind) in {"server_error", "overloaded_error", "rate_limit_exceeded", "timeout"}:
+        return TransientProviderError(f"openai stream error: {message}")
+    return ProviderError(f"openai stream error: {message}")
+
+
+def response_from_completion(data: dict[str, Any], model: str) -> ModelResponse:
+    """A non-streamed ``chat.completion`` (servers that ignore ``stream: true``)."""
+    if data.get("error"):
+        raise error_from_chunk(data["error"])
+    choice = (data.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    calls = [
+        make_tool_call(call.get("id", f"call_{i}"), call["function"]["name"],
+                       call["function"].get("arguments"))
+        for i, call in enumerate(message.get("tool_calls") or ())
+    ]
+    return ModelResponse(
+        model=data.get("model") or model,
+        text=message.get("content") or "",
+        tool_calls=calls,
+        usage=usage_from_openai(data.get("usage")),
+        stop_reason=choice.get("finish_reason"),
+    )
+
+
+class OpenAIProvider(HTTPProvider):
+    name = "openai"
+    default_model = "gpt-4o"
+
+    @property
+    def endpoint(self) -> Endpoint:
+        host = normalize_host(self.settings.openai_host)
+        path = self.settings.openai_base_path.strip("/")
+        return Endpoint("openai", f"{host}/{path}", "OPENAI_HOST", "OPENAI_API_KEY")
+
+    def headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json", "accept": "text/event-stream"}
+        key = self.settings.openai_api_key
+        if key:
+            headers["authorization"] = f"Bearer {key.get_secret_value()}"
+        return headers
+
+    def build_body(self, request: ChatRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": to_openai_messages(request.system, request.messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if request.tools:
+            body["tools"] = [
+                {"type": "function", "function": tool.model_dump()} for tool in request.tools
+            ]
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        return body
+
+    async def parse(
+        self, response: httpx.Response, request: ChatRequest
+    ) -> AsyncIterator[StreamEvent]:
+        if response.headers.get("content-type", "").startswith("application/json"):
+            data = json.loads(await response.aread())
+            result = response_from_completion(data, request.model)
+            if result.text:
+                yield TextDelta(result.text)
+            yield ResponseComplete(result)
+            return
+        assembler = ChunkAssembler(request.model)
+        done = False
+        async for sse in EventSource(response).aiter_sse():
+            data = sse.data
+            if not data:
+                continue
+            if data == "[DONE]":
+                done = True
+                break
+            text = assembler.feed(json.loads(data))
+            if text:
+                yield TextDelta(text)
+        if not done and assembler.finish_reason is None:
+            raise TransientProviderError("openai stream ended before the answer was complete")
+        yield ResponseComplete(assembler.response())

@@ -1,0 +1,236 @@
+"""The session: everything goose_nb knows in one kernel.
+
+Settings, conversation history, turn records, usage and the event log live here, so they
+survive from cell to cell; the magics are a thin face over this class, and scripts and tests
+use it directly (``Session().ask("...")``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from goose_nb.config import KEYS_BY_NAME, ResolvedSettings, Settings, coerce, resolve_settings
+from goose_nb.errors import ConfigError, GooseError
+from goose_nb.events import AnswerDelta, Event, Role
+from goose_nb.messages import Message, ModelRef
+from goose_nb.runtime import BackgroundLoop
+from goose_nb.usage import UsageLedger
+
+if TYPE_CHECKING:
+    import httpx
+
+    from goose_nb.agent import TurnRecord
+    from goose_nb.providers.base import Provider
+    from goose_nb.providers.http import RetryPolicy
+    from goose_nb.providers.recording import CassetteRecorder
+
+logger = logging.getLogger("goose_nb.session")
+
+Listener = Callable[[Event], None]
+
+
+class Session:
+    """One agent conversation with its configuration and accounting.
+
+    ``overrides`` are notebook-level settings (``{"GOOSE_MODEL": "gpt-4o-mini"}``), the
+    highest of the four configuration sources. ``environ`` and ``config_path`` default to
+    the process environment and Goose's config file.
+    """
+
+    def __init__(
+        self,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        config_path: str | Path | None = None,
+        retry: RetryPolicy | None = None,
+        runtime: BackgroundLoop | None = None,
+    ) -> None:
+        from goose_nb.providers.http import RetryPolicy
+
+        self._environ = environ
+        self._config_path = config_path
+        self._overrides: dict[str, str] = {}
+        self._resolved: ResolvedSettings | None = None
+        self._config_error: ConfigError | None = None
+        self.retry = retry or RetryPolicy()
+        self.runtime = runtime or BackgroundLoop()
+        self.history: list[Message] = []
+        self.turns: list[TurnRecord] = []
+        self.events: list[Event] = []
+        self.usage = UsageLedger()
+        self._listeners: list[Listener] = []
+        self._providers: dict[str, Provider] = {}
+        self._recorder: CassetteRecorder | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._busy = threading.Lock()
+        for name, value in (overrides or {}).items():
+            self.set_override(name, value)
+        self.reload()
+
+    # configuration -------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Re-read config.yaml and the environment. A bad value is kept as an error that
+        every model call reports until it is fixed, so the session itself stays usable."""
+        try:
+            self._resolved = resolve_settings(self._overrides, self._environ, self._config_path)
+            self._config_error = None
+        except ConfigError as exc:
+            self._resolved = None
+            self._config_error = exc
+        self._providers.clear()
+
+    @property
+    def settings(self) -> Settings:
+        if self._config_error is not None:
+            raise self._config_error
+        assert self._resolved is not None
+        return self._resolved.settings
+
+    @property
+    def sources(self) -> Mapping[str, str]:
+        _ = self.settings  # raises the configuration error, if any
+        assert self._resolved is not None
+        return self._resolved.sources
+
+    @property
+    def overrides(self) -> dict[str, str]:
+        return dict(self._overrides)
+
+    def set_override(self, name: str, value: Any) -> None:
+        """Set a notebook-level value (``None`` or ``""`` removes it); validated at once."""
+        key = KEYS_BY_NAME.get(name.upper())
+        if key is None:
+            raise ConfigError(f"unknown setting {name}; `%goose config` lists the keys")
+        if value is None or str(value) == "":
+            self._overrides.pop(key.name, None)
+        else:
+            coerce(key, value, "notebook")
+            self._overrides[key.name] = str(value)
+        if self._resolved is not None or self._config_error is not None:
+            self.reload()
+
+    # events --------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with every event, on the main thread; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def emit(self, event: Event) -> None:
+        if not isinstance(event, AnswerDelta):
+            self.events.append(event)
+            logger.debug("%s", event)
+        for listener in list(self._listeners):
+            if self.runtime.in_loop_thread():
+                self.runtime.post_to_main(lambda listener=listener: listener(event))
+            else:
+                listener(event)
+
+    # models --------------------------------------------------------------------------
+
+    async def http_client(self) -> httpx.AsyncClient:
+        """The session's one HTTP client, created on the background loop and reused."""
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=10.0)
+            )
+        return self._client
+
+    async def provider(self, name: str) -> Provider:
+        """The provider instance for ``name``, created once per settings version."""
+        if name not in self._providers:
+            from goose_nb.providers.registry import provider_class
+
+            settings = self.settings
+            provider = provider_class(name)(settings, await self.http_client())
+            if settings.record and name != "replay":
+                provider = self._recording(provider, settings)
+            self._providers[name] = provider
+        return self._providers[name]
+
+    def _recording(self, provider: Provider, settings: Settings) -> Provider:
+        from goose_nb.providers.recording import CassetteRecorder, RecordingProvider
+
+        assert settings.record is not None
+        if self._recorder is None or self._recorder.path != Path(settings.record).expanduser():
+            self._recorder = CassetteRecorder(settings.record, settings.secrets())
+        return RecordingProvider(provider, self._recorder)
+
+    async def model_for_role(self, role: Role | None) -> tuple[ModelRef, Provider]:
+        """Which provider and model answer a step for ``role`` (None: lead/worker off)."""
+        from goose_nb.providers.detect import detect_provider
+
+        settings = self.settings
+        client = await self.http_client()
+        if role == "lead" and settings.lead_model:
+            name = settings.lead_provider or await detect_provider(settings, client)
+            provider = await self.provider(name)
+            return ModelRef(provider=name, model=settings.lead_model), provider
+        name = await detect_provider(settings, client)
+        provider = await self.provider(name)
+        return ModelRef(provider=name, model=settings.model or provider.default_model), provider
+
+    # turns ---------------------------------------------------------------------------
+
+    def ask(self, prompt: str) -> TurnRecord:
+        """Run one turn and wait for it (from the main thread, e.g. a notebook cell)."""
+        from goose_nb.agent import Agent
+
+        prompt = self._check_prompt(prompt)
+        with self._exclusive():
+            return self.runtime.run(Agent(self).run_turn(prompt))
+
+    async def aask(self, prompt: str) -> TurnRecord:
+        """Run one turn from async code (any event loop, including the notebook's)."""
+        from goose_nb.agent import Agent
+
+        prompt = self._check_prompt(prompt)
+        with self._exclusive():
+            return await self.runtime.arun(Agent(self).run_turn(prompt))
+
+    def _check_prompt(self, prompt: str) -> str:
+        if not prompt or not prompt.strip():
+            raise GooseError("the prompt is empty: write what you want the agent to do")
+        _ = self.settings  # a configuration error is reported before anything starts
+        return prompt.strip()
+
+    def _exclusive(self) -> threading.Lock:
+        if self._busy.locked():
+            raise GooseError("a turn is already running in this session; wait for it to end")
+        return self._busy
+
+    def reset(self) -> None:
+        """Forget the conversation, turns, events and usage; keep settings and providers."""
+        self.history.clear()
+        self.turns.clear()
+        self.events.clear()
+        self.usage = UsageLedger()
+
+    def record_to(self, path: str | None) -> None:
+        """Start (or with None, stop) recording every model call to a cassette."""
+        self.set_override("GOOSE_NB_RECORD", path)
+
+
+_current: Session | None = None
+
+
+def set_current_session(session: Session) -> None:
+    """Make ``session`` the one ``current_session()`` returns (the magics' session)."""
+    global _current
+    _current = session
+
+
+def current_session() -> Session:
+    """The kernel's session: the one the magics use, created on first use."""
+    global _current
+    if _current is None:
+        _current = Session()
+    return _current

@@ -1,0 +1,275 @@
+"""A real HTTP server on 127.0.0.1 that speaks the providers' wire formats, scripted per test.
+
+Tests queue ``Reply`` objects (status, headers, body chunks, delays, cut-offs); the server
+answers each POST with the next one and records what it was asked. Streams are sent with
+chunked transfer encoding, chunk by chunk, so the client sees a real stream; a reply can
+drop the connection before answering or cut the stream off mid-body.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "provider-streams"
+
+
+@dataclass
+class Reply:
+    """One scripted answer."""
+
+    status: int = 200
+    chunks: list[bytes] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "text/event-stream; charset=utf-8"
+    delay: float = 0.0  # seconds before the status line
+    chunk_delay: float = 0.0  # seconds between chunks
+    cut_after: int | None = None  # close the connection after this many chunks
+    drop: bool = False  # close the connection without answering
+
+
+@dataclass
+class ReceivedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients hanging up (keep-alive connections at shutdown, cancelled streams) is normal."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
+
+
+class ModelServer:
+    """Start with ``with ModelServer() as server:``; ``server.url`` is its base URL."""
+
+    def __init__(self) -> None:
+        self.replies: deque[Reply] = deque()
+        self.responder: Callable[[ReceivedRequest], Reply] | None = None
+        self.requests: list[ReceivedRequest] = []
+        self.get_routes: dict[str, Reply] = {}
+        self._lock = threading.Lock()
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> ModelServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def queue(self, *replies: Reply) -> None:
+        with self._lock:
+            self.replies.extend(replies)
+
+    def models_asked(self) -> list[str]:
+        return [r.json["model"] for r in self.requests if r.method == "POST"]
+
+    def _next_reply(self, request: ReceivedRequest) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            if self.replies:
+                return self.replies.popleft()
+        if self.responder is not None:
+            return self.responder(request)
+        return Reply(500, [b'{"error": {"message": "no scripted reply left"}}'],
+                     content_type="application/json")
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                reply = server.get_routes.get(self.path)
+                if reply is None:
+                    self._send(Reply(404, [b'{"error": "not found"}'],
+                                     content_type="application/json"))
+                else:
+                    self._send(reply)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                request = ReceivedRequest("POST", self.path, dict(self.headers.items()), body)
+                self._send(server._next_reply(request))
+
+            def _send(self, reply: Reply) -> None:
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.drop:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                self.send_response(reply.status)
+                self.send_header("content-type", reply.content_type)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                for index, chunk in enumerate(reply.chunks):
+                    if reply.cut_after is not None and index >= reply.cut_after:
+                        self.wfile.flush()
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        self.close_connection = True
+                        return
+                    if reply.chunk_delay and index:
+                        time.sleep(reply.chunk_delay)
+                    if chunk:
+                        self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                        self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
+        return Handler
+
+
+# Wire-format builders ------------------------------------------------------------------
+
+
+def _sse(data: Any, event: str | None = None) -> bytes:
+    head = f"event: {event}\n" if event else ""
+    payload = data if isinstance(data, str) else json.dumps(data)
+    return f"{head}data: {payload}\n\n".encode()
+
+
+def openai_reply(
+    text: str = "",
+    tool_calls: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
+    *,
+    model: str = "gpt-test",
+    usage: tuple[int, int] = (10, 5),
+    pieces: int = 3,
+    done: bool = True,
+) -> Reply:
+    """An OpenAI chat-completions SSE stream: text in ``pieces`` deltas, tool calls
+    (id, name, arguments JSON text) in two fragments each, a usage chunk, ``[DONE]``."""
+    base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": model}
+    chunks = [_sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}}]})]
+    size = max(1, -(-len(text) // pieces)) if text else 1
+    for start in range(0, len(text), size):
+        delta = {"content": text[start : start + size]}
+        chunks.append(_sse({**base, "choices": [{"index": 0, "delta": delta}]}))
+    for index, (call_id, name, arguments) in enumerate(tool_calls):
+        half = len(arguments) // 2
+        first = {"index": index, "id": call_id, "type": "function",
+                 "function": {"name": name, "arguments": arguments[:half]}}
+        second = {"index": index, "function": {"arguments": arguments[half:]}}
+        for fragment in (first, second):
+            delta = {"tool_calls": [fragment]}
+            chunks.append(_sse({**base, "choices": [{"index": 0, "delta": delta}]}))
+    finish = "tool_calls" if tool_calls else "stop"
+    chunks.append(_sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}))
+    usage_obj = {"prompt_tokens": usage[0], "completion_tokens": usage[1],
+                 "total_tokens": sum(usage)}
+    chunks.append(_sse({**base, "choices": [], "usage": usage_obj}))
+    if done:
+        chunks.append(_sse("[DONE]"))
+    return Reply(chunks=chunks)
+
+
+def anthropic_reply(
+    text: str = "",
+    tool_calls: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
+    *,
+    model: str = "claude-test",
+    usage: tuple[int, int] = (10, 5),
+) -> Reply:
+    """An Anthropic messages SSE stream with a text block and tool_use blocks."""
+    start = {"type": "message_start", "message": {
+        "id": "msg_test", "type": "message", "role": "assistant", "model": model,
+        "content": [], "usage": {"input_tokens": usage[0], "output_tokens": 1}}}
+    chunks = [_sse(start, "message_start"), _sse({"type": "ping"}, "ping")]
+    index = 0
+    if text:
+        chunks.append(_sse({"type": "content_block_start", "index": 0,
+                            "content_block": {"type": "text", "text": ""}},
+                           "content_block_start"))
+        for word in text.split(" "):
+            piece = word if word == text.split(" ")[0] else " " + word
+            chunks.append(_sse({"type": "content_block_delta", "index": 0,
+                                "delta": {"type": "text_delta", "text": piece}},
+                               "content_block_delta"))
+        chunks.append(_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+        index = 1
+    for offset, (call_id, name, arguments) in enumerate(tool_calls):
+        block = index + offset
+        chunks.append(_sse({"type": "content_block_start", "index": block, "content_block": {
+            "type": "tool_use", "id": call_id, "name": name, "input": {}}},
+            "content_block_start"))
+        chunks.append(_sse({"type": "content_block_delta", "index": block,
+                            "delta": {"type": "input_json_delta", "partial_json": arguments}},
+                           "content_block_delta"))
+        chunks.append(_sse({"type": "content_block_stop", "index": block},
+                           "content_block_stop"))
+    stop = "tool_use" if tool_calls else "end_turn"
+    chunks.append(_sse({"type": "message_delta", "delta": {"stop_reason": stop},
+                        "usage": {"output_tokens": usage[1]}}, "message_delta"))
+    chunks.append(_sse({"type": "message_stop"}, "message_stop"))
+    return Reply(chunks=chunks)
+
+
+def ollama_reply(
+    text: str = "",
+    tool_calls: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
+    *,
+    model: str = "llama-test",
+    usage: tuple[int, int] | None = (10, 5),
+) -> Reply:
+    """An Ollama NDJSON chat stream; tool calls carry arguments as objects."""
+    lines = []
+    for word in text.split(" ") if text else ():
+        lines.append({"model": model, "message": {"role": "assistant", "content": word + " "},
+                      "done": False})
+    if tool_calls:
+        calls = [{"function": {"name": n, "arguments": a}} for n, a in tool_calls]
+        lines.append({"model": model, "message": {"role": "assistant", "content": "",
+                                                  "tool_calls": calls}, "done": False})
+    final: dict[str, Any] = {"model": model, "message": {"role": "assistant", "content": ""},
+                             "done": True, "done_reason": "stop"}
+    if usage:
+        final.update(prompt_eval_count=usage[0], eval_count=usage[1])
+    lines.append(final)
+    return Reply(chunks=[(json.dumps(line) + "\n").encode() for line in lines],
+                 content_type="application/x-ndjson")
+
+
+def error_reply(status: int, message: str = "error", headers: dict[str, str] | None = None,
+                ) -> Reply:
+    body = json.dumps({"error": {"message": message, "type": "error"}}).encode()
+    return Reply(status, [body], headers=headers or {}, content_type="application/json")
+
+
+def corpus_reply(name: str, chunk_size: int = 64) -> Reply:
+    """A recorded response from the shared corpus, byte for byte, re-chunked."""
+    expected = json.loads((CORPUS / "expected.json").read_text())[name]
+    body = (CORPUS / f"{name}.response.txt").read_bytes()
+    chunks = [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]
+    return Reply(chunks=chunks, content_type=expected["content_type"])
