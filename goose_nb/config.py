@@ -9,6 +9,7 @@ one line naming the variable, the value, where it came from and what is allowed.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,10 @@ ApprovalMode = Literal["auto", "approve", "smart_approve", "chat"]
 APPROVAL_MODES: tuple[str, ...] = ("auto", "approve", "smart_approve", "chat")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+# ASCII digits only: int() would also take "1_000" and non-ASCII digits such as "٣".
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+# A value shaped like an API key is never echoed in an error, whatever key it was given to.
+_KEY_SHAPED = re.compile(r"\b(sk|key|pk)-[A-Za-z0-9_\-*.]{6,}")
 
 
 class Settings(BaseModel):
@@ -119,9 +124,10 @@ KEYS: tuple[Key, ...] = (
 KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
 
 
-def default_config_path() -> Path:
-    """Goose's own config file, unless ``GOOSE_CONFIG_PATH`` points elsewhere."""
-    configured = os.environ.get("GOOSE_CONFIG_PATH")
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Goose's own config file, unless ``GOOSE_CONFIG_PATH`` (in ``environ``, by default
+    the process environment) points elsewhere."""
+    configured = (os.environ if environ is None else environ).get("GOOSE_CONFIG_PATH")
     if configured:
         return Path(configured).expanduser()
     return Path.home() / ".config" / "goose" / "config.yaml"
@@ -154,26 +160,21 @@ def coerce(key: Key, value: Any, source: Source) -> Any:
     field's type, or raise a one-line ``ConfigError`` that never echoes a secret."""
     if value is None:
         return None
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()  # str() of a SecretStr is its mask, not the value
     if key.kind == "secret":
         text = str(value).strip()
         return SecretStr(text) if text else None
     text = str(value).strip()
-    where = f"(from {source})"
+    # what an error message echoes: the value on one line, unless it looks like an API key
+    shown = _KEY_SHAPED.sub("[redacted]", text)
+    bad = f"{key.name}={shown if shown.isprintable() else repr(shown)} (from {source})"
     if key.kind == "int":
-        if isinstance(value, bool):
-            raise ConfigError(f"{key.name}={text} {where} is not valid: expected a whole number")
-        try:
-            number = int(text)
-        except ValueError:
-            raise ConfigError(
-                f"{key.name}={text} {where} is not valid: expected a whole number "
-                f">= {key.minimum}"
-            ) from None
+        if isinstance(value, bool) or not _INTEGER.fullmatch(text):
+            raise ConfigError(f"{bad} is not valid: expected a whole number >= {key.minimum}")
+        number = int(text)
         if number < key.minimum:
-            raise ConfigError(
-                f"{key.name}={text} {where} is not valid: expected a whole number "
-                f">= {key.minimum}"
-            )
+            raise ConfigError(f"{bad} is not valid: expected a whole number >= {key.minimum}")
         return number
     if key.kind == "bool":
         lowered = text.lower()
@@ -181,22 +182,18 @@ def coerce(key: Key, value: Any, source: Source) -> Any:
             return True
         if lowered in _FALSE:
             return False
-        raise ConfigError(f"{key.name}={text} {where} is not valid: use true/false, yes/no or 1/0")
+        raise ConfigError(f"{bad} is not valid: use true/false, yes/no or 1/0")
     if key.kind == "provider":
         if not text:
             return None
         lowered = text.lower()
         if lowered not in PROVIDER_NAMES:
-            raise ConfigError(
-                f"unknown {key.name}={text} {where}: choose one of {', '.join(PROVIDER_NAMES)}"
-            )
+            raise ConfigError(f"unknown {bad}: choose one of {', '.join(PROVIDER_NAMES)}")
         return lowered
     if key.kind == "mode":
         lowered = text.lower()
         if lowered not in APPROVAL_MODES:
-            raise ConfigError(
-                f"{key.name}={text} {where} is not valid: choose one of {', '.join(APPROVAL_MODES)}"
-            )
+            raise ConfigError(f"{bad} is not valid: choose one of {', '.join(APPROVAL_MODES)}")
         return lowered
     return text or None
 
@@ -214,21 +211,29 @@ def resolve_settings(
     environ: Mapping[str, str] | None = None,
     config_path: str | Path | None = None,
 ) -> ResolvedSettings:
-    """Layer the four sources, lowest first, and validate every value once."""
+    """Layer the four sources. Each key takes its value from the highest
+    source that sets it, and only that value is validated: a bad value in the environment
+    is fixed by a notebook override, as the session promises."""
     environ = os.environ if environ is None else environ
-    path = Path(config_path).expanduser() if config_path is not None else default_config_path()
+    if config_path is not None:
+        path = Path(config_path).expanduser()
+    else:
+        path = default_config_path(environ)
     layers: list[tuple[Source, Mapping[str, Any]]] = [
-        ("config.yaml", read_config_file(path)),
-        ("environment", environ),
         ("notebook", overrides or {}),
+        ("environment", environ),
+        ("config.yaml", read_config_file(path)),
     ]
     values: dict[str, Any] = {}
     sources: dict[str, Source] = {key.field: "default" for key in KEYS}
-    for source, layer in layers:
-        for key in KEYS:
-            if key.name in layer and layer[key.name] is not None and str(layer[key.name]) != "":
-                values[key.field] = coerce(key, layer[key.name], source)
-                sources[key.field] = source
+    for key in KEYS:
+        for source, layer in layers:
+            raw = layer.get(key.name)
+            if raw is None or str(raw).strip() == "":
+                continue
+            values[key.field] = coerce(key, raw, source)
+            sources[key.field] = source
+            break
     return ResolvedSettings(Settings(**values), sources)
 
 

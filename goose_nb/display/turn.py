@@ -36,9 +36,17 @@ def format_footer(steps: int, usage: Usage, seconds: float, retries: int = 0) ->
 
 @dataclass
 class _Step:
-    header: str
+    model: str
+    role: str | None = None
     text: list[str] = field(default_factory=list)
     status: str = ""
+
+    def header_markdown(self) -> str:
+        badge = f"**{self.role.upper()}** · " if self.role else ""
+        return f"{badge}`{self.model}`"
+
+    def header_plain(self) -> str:
+        return f"{self.role.upper()} · {self.model}" if self.role else self.model
 
 
 class TurnOutput:
@@ -52,7 +60,7 @@ class TurnOutput:
     def _repr_markdown_(self) -> str:
         parts: list[str] = []
         for step in self.steps:
-            parts.append(f"<sub>{step.header}</sub>")
+            parts.append(f"<sub>{step.header_markdown()}</sub>")
             body = "".join(step.text)
             if body:
                 parts.append(body)
@@ -66,7 +74,7 @@ class TurnOutput:
     def __repr__(self) -> str:
         parts: list[str] = []
         for step in self.steps:
-            parts.append(f"[{step.header}]")
+            parts.append(f"[{step.header_plain()}]")
             body = "".join(step.text)
             if body:
                 parts.append(body)
@@ -94,8 +102,7 @@ class TurnView:
     def __call__(self, event: Event) -> None:
         output = self.output
         if isinstance(event, StepStarted):
-            badge = f"**{event.role.upper()}** · " if event.role else ""
-            output.steps.append(_Step(header=f"{badge}`{event.model}`"))
+            output.steps.append(_Step(model=str(event.model), role=event.role))
             self._render(force=True)
         elif isinstance(event, AnswerDelta) and output.steps:
             output.steps[-1].text.append(event.text)
