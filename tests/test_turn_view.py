@@ -1,0 +1,76 @@
+"""The streamed view of a turn: throttled updates, and a final render that is complete."""
+
+from __future__ import annotations
+
+from IPython.testing.globalipapp import start_ipython
+from IPython.utils.capture import capture_output
+
+from goose_nb.display.turn import MAX_UPDATES_PER_SECOND, TurnView
+from goose_nb.events import (
+    AnswerDelta,
+    StepFinished,
+    StepRestarted,
+    StepStarted,
+    TurnFinished,
+)
+from goose_nb.messages import ModelRef, Usage
+
+MODEL = ModelRef(provider="openai", model="gpt-test")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_two_thousand_deltas_make_a_few_dozen_updates():
+    start_ipython()
+    clock = FakeClock()
+    with capture_output() as captured:
+        view = TurnView(live=True, clock=clock)
+        view(StepStarted(1, 1, MODEL))
+        for _ in range(2000):
+            clock.now += 0.001  # 2,000 tokens over two seconds
+            view(AnswerDelta(1, 1, "tok "))
+        view(StepFinished(1, 1, MODEL, Usage(input_tokens=5, output_tokens=2000)))
+        view(TurnFinished(1, "ok", 1, Usage(input_tokens=5, output_tokens=2000), 2.0))
+    updates = len(captured.outputs)
+    assert updates <= 2 * MAX_UPDATES_PER_SECOND + 4
+    final = captured.outputs[-1].data
+    assert final["text/plain"].count("tok ") == 2000
+    assert "5 in / 2,000 out tokens" in final["text/plain"]
+
+
+def test_a_restarted_step_drops_its_partial_text():
+    start_ipython()
+    with capture_output() as captured:
+        view = TurnView(live=False)
+        view(StepStarted(1, 1, MODEL, role="worker"))
+        view(AnswerDelta(1, 1, "half an ans"))
+        view(StepRestarted(1, 1, "openai answered 503"))
+        view(AnswerDelta(1, 1, "the whole answer"))
+        view(StepFinished(1, 1, MODEL, Usage()))
+        view(TurnFinished(1, "ok", 1, Usage(), 0.5))
+    assert len(captured.outputs) == 1  # not live: one complete render at the end
+    plain = captured.outputs[0].data["text/plain"]
+    assert "half an ans" not in plain
+    assert "the whole answer" in plain
+    assert plain.startswith("[WORKER · openai/gpt-test]")
+    assert "1 retry" in plain
+
+
+def test_interrupted_and_failed_turns_say_so():
+    start_ipython()
+    with capture_output() as captured:
+        view = TurnView(live=False)
+        view(StepStarted(1, 1, MODEL))
+        view(AnswerDelta(1, 1, "some"))
+        view(TurnFinished(1, "interrupted", 1, Usage(), 0.2))
+    assert "interrupted · 1 step" in captured.outputs[0].data["text/plain"]
+    with capture_output() as captured:
+        view = TurnView(live=False)
+        view(TurnFinished(2, "error", 0, Usage(), 0.0, "no model"))
+    assert captured.outputs == []  # nothing to show: the error line says it all
