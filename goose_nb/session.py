@@ -13,7 +13,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from goose_nb.config import KEYS_BY_NAME, ResolvedSettings, Settings, coerce, resolve_settings
+from pydantic import SecretStr
+
+from goose_nb.config import (
+    KEYS_BY_NAME,
+    ResolvedSettings,
+    Settings,
+    coerce,
+    mask_secret,
+    resolve_settings,
+)
 from goose_nb.errors import ConfigError, GooseError
 from goose_nb.events import AnswerDelta, Event, Role
 from goose_nb.messages import Message, ModelRef
@@ -100,13 +109,19 @@ class Session:
 
     @property
     def overrides(self) -> dict[str, str]:
-        return dict(self._overrides)
+        """The notebook overrides, with secrets masked (safe to print)."""
+        return {
+            name: mask_secret(SecretStr(value)) if KEYS_BY_NAME[name].kind == "secret" else value
+            for name, value in self._overrides.items()
+        }
 
     def set_override(self, name: str, value: Any) -> None:
         """Set a notebook-level value (``None`` or ``""`` removes it); validated at once."""
         key = KEYS_BY_NAME.get(name.upper())
         if key is None:
             raise ConfigError(f"unknown setting {name}; `%goose config` lists the keys")
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         if value is None or str(value) == "":
             self._overrides.pop(key.name, None)
         else:
