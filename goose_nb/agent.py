@@ -108,6 +108,10 @@ class Agent:
             record.status = "error"
             record.error = str(exc)
             raise
+        except Exception as exc:  # a bug, not a user error: recorded, then shown in full
+            record.status = "error"
+            record.error = f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             record.seconds = time.perf_counter() - started
             session.turns.append(record)

@@ -70,6 +70,10 @@ def load_cassette(path: str | Path) -> Cassette:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CassetteError(f"cassette {path} does not exist; check GOOSE_NB_CASSETTE") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise CassetteError(f"cannot read cassette {path} ({reason}); check GOOSE_NB_CASSETTE"
+                            ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark is not None else ""
@@ -94,4 +98,11 @@ def save_cassette(cassette: Cassette, path: str | Path, secrets: list[str]) -> N
     header = "# goose_nb cassette: model calls recorded for replay (GOOSE_PROVIDER=replay)\n"
     if cassette.scripted:
         header = "# goose_nb cassette, SCRIPTED: written by hand, not recorded from a model\n"
-    Path(path).expanduser().write_text(header + scrub(text, secrets), encoding="utf-8")
+    target = Path(path).expanduser()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(header + scrub(text, secrets), encoding="utf-8")
+    except OSError as exc:
+        raise CassetteError(
+            f"cannot write cassette {target} ({exc.strerror}); check GOOSE_NB_RECORD"
+        ) from None

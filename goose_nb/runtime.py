@@ -61,6 +61,22 @@ class BackgroundLoop:
         ready.set()
         self._loop.run_forever()
 
+    def close(self) -> None:
+        """Finish pending async generators, stop the loop and join its thread.
+
+        The loop starts again on next use, so closing is safe at any point between turns.
+        """
+        with self._lock:
+            loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
+        with self._lock:
+            self._loop = self._thread = None
+
     def in_loop_thread(self) -> bool:
         return self._thread is not None and threading.current_thread() is self._thread
 

@@ -76,6 +76,7 @@ class Session:
         self._providers: dict[str, Provider] = {}
         self._recorder: CassetteRecorder | None = None
         self._client: httpx.AsyncClient | None = None
+        self._detected_provider: str | None = None
         self._busy = threading.Lock()
         for name, value in (overrides or {}).items():
             self.set_override(name, value)
@@ -93,6 +94,7 @@ class Session:
             self._resolved = None
             self._config_error = exc
         self._providers.clear()
+        self._detected_provider = None
 
     @property
     def settings(self) -> Settings:
@@ -179,17 +181,23 @@ class Session:
             self._recorder = CassetteRecorder(settings.record, settings.secrets())
         return RecordingProvider(provider, self._recorder)
 
-    async def model_for_role(self, role: Role | None) -> tuple[ModelRef, Provider]:
-        """Which provider and model answer a step for ``role`` (None: lead/worker off)."""
+    async def worker_provider_name(self) -> str:
+        """``GOOSE_PROVIDER``, or the detected provider (detected once per settings)."""
         from goose_nb.providers.detect import detect_provider
 
+        if self._detected_provider is None:
+            self._detected_provider = await detect_provider(self.settings,
+                                                            await self.http_client())
+        return self._detected_provider
+
+    async def model_for_role(self, role: Role | None) -> tuple[ModelRef, Provider]:
+        """Which provider and model answer a step for ``role`` (None: lead/worker off)."""
         settings = self.settings
-        client = await self.http_client()
         if role == "lead" and settings.lead_model:
-            name = settings.lead_provider or await detect_provider(settings, client)
+            name = settings.lead_provider or await self.worker_provider_name()
             provider = await self.provider(name)
             return ModelRef(provider=name, model=settings.lead_model), provider
-        name = await detect_provider(settings, client)
+        name = await self.worker_provider_name()
         provider = await self.provider(name)
         return ModelRef(provider=name, model=settings.model or provider.default_model), provider
 
@@ -221,6 +229,14 @@ class Session:
         if self._busy.locked():
             raise GooseError("a turn is already running in this session; wait for it to end")
         return self._busy
+
+    def close(self) -> None:
+        """Close the HTTP client and stop the background loop; both restart on next use."""
+        if self._client is not None:
+            self.runtime.run(self._client.aclose())
+            self._client = None
+        self._providers.clear()
+        self.runtime.close()
 
     def reset(self) -> None:
         """Forget the conversation, turns, events and usage; keep settings and providers."""

@@ -38,7 +38,7 @@ def server() -> Iterator[ModelServer]:
 @pytest.fixture
 def goose(
     shell: InteractiveShell, server: ModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> GooseMagics:
+) -> Iterator[GooseMagics]:
     """A freshly registered extension whose session reads an environment for ``server``."""
     for name in ("GOOSE_PROVIDER", "GOOSE_MODEL", "ANTHROPIC_API_KEY", "GOOSE_NB_RECORD",
                  "GOOSE_NB_CASSETTE", "GOOSE_LEAD_MODEL"):
@@ -49,7 +49,8 @@ def goose(
     monkeypatch.setenv("GOOSE_MODEL", "gpt-test")
     magics = GooseMagics(shell)
     shell.register_magics(magics)
-    return magics
+    yield magics
+    magics.session.close()
 
 
 def run(shell: InteractiveShell, source: str):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -213,14 +214,15 @@ class AnthropicProvider(HTTPProvider):
             yield ResponseComplete(result)
             return
         assembler = EventAssembler(request.model)
-        async for sse in EventSource(response).aiter_sse():
-            if not sse.data:
-                continue
-            text = assembler.feed(sse.event, json.loads(sse.data))
-            if text:
-                yield TextDelta(text)
-            if assembler.finished:
-                break
+        async with aclosing(EventSource(response).aiter_sse()) as events:
+            async for sse in events:
+                if not sse.data:
+                    continue
+                text = assembler.feed(sse.event, json.loads(sse.data))
+                if text:
+                    yield TextDelta(text)
+                if assembler.finished:
+                    break
         if not assembler.finished:
             raise TransientProviderError("anthropic stream ended before message_stop")
         yield ResponseComplete(assembler.response())

@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 import httpx
 
 from goose_nb.config import Settings
+from goose_nb.errors import ProviderError
 from goose_nb.messages import ChatRequest, StreamEvent, ToolCall
-from goose_nb.providers.http import Endpoint, raise_for_status, transport_error
+from goose_nb.providers.http import Endpoint, raise_for_status, scrub, transport_error
 
 
 class Provider(ABC):
@@ -58,6 +59,9 @@ class HTTPProvider(Provider):
     def parse(self, response: httpx.Response, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Translate the streamed (or, from some servers, whole) response body."""
 
+    #: the content types a successful answer may have (a stream, or a whole JSON answer)
+    content_types: ClassVar[frozenset[str]] = frozenset({"text/event-stream", "application/json"})
+
     #: header names whose values are secrets, scrubbed from cassettes
     secret_headers: ClassVar[frozenset[str]] = frozenset({"authorization", "x-api-key"})
 
@@ -68,10 +72,31 @@ class HTTPProvider(Provider):
                 "POST", endpoint.url, json=self.build_body(request), headers=self.headers()
             ) as response:
                 await raise_for_status(response, endpoint, self.settings.secrets())
-                async for event in self.parse(response, request):
-                    yield event
+                self._check_content_type(response, endpoint)
+                try:
+                    async for event in self.parse(response, request):
+                        yield event
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                    # Not JSON, or not the shape this protocol has: say so instead of
+                    # letting a bare JSONDecodeError/KeyError escape the provider layer.
+                    detail = scrub(f"{type(exc).__name__}: {exc}", self.settings.secrets())
+                    raise ProviderError(
+                        f"{endpoint.provider} at {endpoint.url} sent a response that is not "
+                        f"valid {self.name} output ({detail[:200]}); check {endpoint.host_env}"
+                    ) from None
         except httpx.TransportError as exc:
             raise transport_error(exc, endpoint) from None
+
+    def _check_content_type(self, response: httpx.Response, endpoint: Endpoint) -> None:
+        """A 200 that is not a model answer (a proxy's HTML page, a wrong path) is a
+        configuration problem, not a hiccup worth retrying."""
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in self.content_types:
+            raise ProviderError(
+                f"{endpoint.provider} at {endpoint.url} answered with "
+                f"{content_type or 'no content type'}, not a model answer; "
+                f"check {endpoint.host_env}"
+            )
 
     def describe(self) -> dict[str, Any]:
         headers = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -100,6 +101,7 @@ class LineAssembler:
 class OllamaProvider(HTTPProvider):
     name = "ollama"
     default_model = "qwen3"
+    content_types = frozenset({"application/x-ndjson", "application/json"})
 
     @property
     def endpoint(self) -> Endpoint:
@@ -128,14 +130,15 @@ class OllamaProvider(HTTPProvider):
         self, response: httpx.Response, request: ChatRequest
     ) -> AsyncIterator[StreamEvent]:
         assembler = LineAssembler(request.model)
-        async for line in response.aiter_lines():
-            if not line.strip():
-                continue
-            text = assembler.feed(json.loads(line))
-            if text:
-                yield TextDelta(text)
-            if assembler.done:
-                break
+        async with aclosing(response.aiter_lines()) as lines:
+            async for line in lines:
+                if not line.strip():
+                    continue
+                text = assembler.feed(json.loads(line))
+                if text:
+                    yield TextDelta(text)
+                if assembler.done:
+                    break
         if not assembler.done:
             raise TransientProviderError("ollama stream ended before the final line")
         yield ResponseComplete(assembler.response())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,16 +212,17 @@ class OpenAIProvider(HTTPProvider):
             return
         assembler = ChunkAssembler(request.model)
         done = False
-        async for sse in EventSource(response).aiter_sse():
-            data = sse.data
-            if not data:
-                continue
-            if data == "[DONE]":
-                done = True
-                break
-            text = assembler.feed(json.loads(data))
-            if text:
-                yield TextDelta(text)
+        async with aclosing(EventSource(response).aiter_sse()) as events:
+            async for sse in events:
+                data = sse.data
+                if not data:
+                    continue
+                if data == "[DONE]":
+                    done = True
+                    break
+                text = assembler.feed(json.loads(data))
+                if text:
+                    yield TextDelta(text)
         if not done and assembler.finish_reason is None:
             raise TransientProviderError("openai stream ended before the answer was complete")
         yield ResponseComplete(assembler.response())

@@ -1,0 +1,171 @@
+"""Shared fixtures: a real local model server, sessions pointed at it, provider calls.
+
+Everything goes through real HTTP on 127.0.0.1 (``tests/model_server.py``); nothing in
+goose_nb or httpx is patched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from model_server import ModelServer
+
+from goose_nb.config import Settings
+from goose_nb.messages import (
+    ChatRequest,
+    Message,
+    ModelResponse,
+    ResponseComplete,
+    StreamEvent,
+    StreamRestarted,
+    TextDelta,
+)
+from goose_nb.providers.http import RetryPolicy, stream_with_retries
+from goose_nb.providers.registry import provider_class
+from goose_nb.session import Session
+
+#: API keys used by the tests; shaped like real ones so scrubbing is exercised
+OPENAI_KEY = "sk-test-SECRETVALUE123456789"
+ANTHROPIC_KEY = "sk-ant-test-SECRETVALUE987654321"
+
+FAST_RETRY = RetryPolicy(base_delay=0.01)
+
+
+@pytest.fixture
+def model_server() -> Iterator[ModelServer]:
+    """A started ModelServer, shut down after the test."""
+    with ModelServer() as server:
+        yield server
+
+
+def closed_port_url() -> str:
+    """The URL of a port on 127.0.0.1 that nothing listens on (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def make_session(tmp_path: Path) -> Iterator[Callable[..., Session]]:
+    """Build a Session whose environment points every provider at ``server``.
+
+    ``make_session(server, "openai", GOOSE_MODEL="x")``: the environment is only what is
+    given here (never the process's), config.yaml is a file that does not exist, retries
+    are fast. Both test API keys are set unless a keyword sets them to ``None``; any
+    keyword set to ``None`` removes that variable. ``provider=None`` leaves
+    ``GOOSE_PROVIDER`` unset (auto-detection).
+    """
+    sessions: list[Session] = []
+
+    def build(server: ModelServer | None = None, provider: str | None = "openai",
+              *, retry: RetryPolicy = FAST_RETRY, **env: str | None) -> Session:
+        environ: dict[str, str | None] = {
+            "OPENAI_API_KEY": OPENAI_KEY,
+            "ANTHROPIC_API_KEY": ANTHROPIC_KEY,
+            # never the developer's own Ollama
+            "OLLAMA_HOST": closed_port_url(),
+        }
+        if provider is not None:
+            environ["GOOSE_PROVIDER"] = provider
+        if server is not None:
+            environ.update(OPENAI_HOST=server.url, ANTHROPIC_HOST=server.url,
+                           OLLAMA_HOST=server.url)
+        environ.update(env)
+        clean = {name: value for name, value in environ.items() if value is not None}
+        session = Session(environ=clean, config_path=tmp_path / "no-such-config.yaml",
+                          retry=retry)
+        sessions.append(session)
+        return session
+
+    yield build
+    for session in sessions:
+        session.close()
+
+
+@dataclass
+class ProviderRun:
+    """What one provider call produced: every event, and the parts tests look at."""
+
+    events: list[StreamEvent] = field(default_factory=list)
+    error: BaseException | None = None
+    sleeps: list[float] = field(default_factory=list)
+
+    @property
+    def response(self) -> ModelResponse:
+        complete = [e for e in self.events if isinstance(e, ResponseComplete)]
+        assert len(complete) == 1, f"expected one ResponseComplete, got {self.events!r}"
+        return complete[0].response
+
+    @property
+    def deltas(self) -> list[str]:
+        return [e.text for e in self.events if isinstance(e, TextDelta)]
+
+    @property
+    def restarts(self) -> int:
+        return sum(isinstance(e, StreamRestarted) for e in self.events)
+
+    @property
+    def final_text(self) -> str:
+        """The streamed text after the last restart: what a listener ends up showing."""
+        last = max((i for i, e in enumerate(self.events) if isinstance(e, StreamRestarted)),
+                   default=-1)
+        return "".join(e.text for e in self.events[last + 1:] if isinstance(e, TextDelta))
+
+
+def settings_for(server: ModelServer | None, **values: Any) -> Settings:
+    """Settings pointing every provider at ``server``, with both test keys."""
+    base: dict[str, Any] = {"openai_api_key": OPENAI_KEY, "anthropic_api_key": ANTHROPIC_KEY}
+    if server is not None:
+        base.update(openai_host=server.url, anthropic_host=server.url, ollama_host=server.url)
+    base.update(values)
+    return Settings(**base)
+
+
+def simple_request(model: str = "test-model", prompt: str = "hi", **kwargs: Any) -> ChatRequest:
+    return ChatRequest(model=model, messages=[Message.user(prompt)], **kwargs)
+
+
+@pytest.fixture
+def run_provider() -> Callable[..., ProviderRun]:
+    """Call a provider once against the server, on a fresh event loop and HTTP client.
+
+    ``run_provider("openai", settings, request)`` runs one attempt (``provider.stream``)
+    and re-raises its error; ``retry=RetryPolicy(...)`` runs it through
+    ``stream_with_retries`` with a sleep that records the delays instead of waiting, and
+    keeps the error (if any) in ``.error``.
+    """
+
+    def run(name: str, settings: Settings, request: ChatRequest,
+            *, retry: RetryPolicy | None = None) -> ProviderRun:
+        result = ProviderRun()
+
+        async def record_sleep(seconds: float) -> None:
+            result.sleeps.append(seconds)
+
+        async def go() -> None:
+            async with httpx.AsyncClient(timeout=10.0) as client:
+                provider = provider_class(name)(settings, client)
+                if retry is None:
+                    async for event in provider.stream(request):
+                        result.events.append(event)
+                    return
+                try:
+                    async for event in stream_with_retries(
+                        lambda: provider.stream(request), retry, sleep=record_sleep
+                    ):
+                        result.events.append(event)
+                except Exception as exc:
+                    result.error = exc
+
+        asyncio.run(go())
+        return result
+
+    return run
