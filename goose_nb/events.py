@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from goose_nb.messages import ModelRef, Usage
+from goose_nb.failures import Failure, StepOutcome
+from goose_nb.messages import ModelRef, ToolCall, ToolResult, Usage
 
 Role = Literal["lead", "worker"]
 TurnStatus = Literal["ok", "error", "interrupted"]
@@ -58,6 +59,43 @@ class StepFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallStarted:
+    turn: int
+    step: int
+    call: ToolCall
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallFinished:
+    turn: int
+    step: int
+    call: ToolCall
+    result: ToolResult
+    failure: Failure | None
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class StepClassified:
+    """The outcome of a step, as ``failures.classify_step`` judged it."""
+
+    turn: int
+    step: int
+    role: Role | None
+    outcome: StepOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class StepFailed:
+    """One failure of a failed step (a step may have several)."""
+
+    turn: int
+    step: int
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """Something the user should see that is neither answer nor error."""
 
@@ -73,8 +111,19 @@ class TurnFinished:
     usage: Usage
     seconds: float
     error: str | None = None
+    tool_calls: int = 0
 
 
 Event = (
-    TurnStarted | StepStarted | AnswerDelta | StepRestarted | StepFinished | Notice | TurnFinished
+    TurnStarted
+    | StepStarted
+    | AnswerDelta
+    | StepRestarted
+    | StepFinished
+    | ToolCallStarted
+    | ToolCallFinished
+    | StepClassified
+    | StepFailed
+    | Notice
+    | TurnFinished
 )

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from goose_nb.providers.base import Provider
     from goose_nb.providers.http import RetryPolicy
     from goose_nb.providers.recording import CassetteRecorder
+    from goose_nb.tools.runner import Approver, ToolRunner
 
 logger = logging.getLogger("goose_nb.session")
 
@@ -47,7 +48,9 @@ class Session:
 
     ``overrides`` are notebook-level settings (``{"GOOSE_MODEL": "gpt-4o-mini"}``), the
     highest of the four configuration sources. ``environ`` and ``config_path`` default to
-    the process environment and Goose's config file.
+    the process environment and Goose's config file. ``namespace`` is where the ``python``
+    tool runs (by default IPython's user namespace, else ``__main__``'s); ``approver``
+    decides on tool calls that need approval (by default an ``input()`` prompt).
     """
 
     def __init__(
@@ -58,6 +61,8 @@ class Session:
         config_path: str | Path | None = None,
         retry: RetryPolicy | None = None,
         runtime: BackgroundLoop | None = None,
+        namespace: dict[str, Any] | None = None,
+        approver: Approver | None = None,
     ) -> None:
         from goose_nb.providers.http import RetryPolicy
 
@@ -68,7 +73,12 @@ class Session:
         self._config_error: ConfigError | None = None
         self.retry = retry or RetryPolicy()
         self.runtime = runtime or BackgroundLoop()
+        self.namespace, self.hidden_names = _default_namespace() if namespace is None else (
+            namespace, frozenset())
+        self.approver = approver
         self.history: list[Message] = []
+        #: one line per turn dropped from the history to fit the context window
+        self.context_digest = ""
         self.turns: list[TurnRecord] = []
         self.events: list[Event] = []
         self.usage = UsageLedger()
@@ -201,6 +211,30 @@ class Session:
         provider = await self.provider(name)
         return ModelRef(provider=name, model=settings.model or provider.default_model), provider
 
+    # what the agent works with -----------------------------------------------------
+
+    def tool_runner(self) -> ToolRunner:
+        """The builtin tools, acting on this session's namespace, under its approval mode."""
+        from goose_nb.tools import BUILTIN_TOOLS, ToolContext
+        from goose_nb.tools.approval import input_approver
+        from goose_nb.tools.runner import ToolRunner
+
+        context = ToolContext(namespace=self.namespace, run_in_main=self.runtime.call_in_main,
+                              cwd=Path.cwd(), hidden=self.hidden_names)
+        approver = self.approver or input_approver(self.runtime.call_in_main)
+        return ToolRunner(BUILTIN_TOOLS, context, self.settings.mode, approver)
+
+    def hints(self) -> str:
+        """The user's ``.goosehints`` (Goose config folder, then the current folder)."""
+        from goose_nb.context import load_hints
+
+        return load_hints(Path.cwd(), Path.home())
+
+    def context_limit(self, model: str) -> int:
+        from goose_nb.context import context_limit
+
+        return context_limit(model, self.settings.context_limit)
+
     # turns ---------------------------------------------------------------------------
 
     def ask(self, prompt: str) -> TurnRecord:
@@ -241,6 +275,7 @@ class Session:
     def reset(self) -> None:
         """Forget the conversation, turns, events and usage; keep settings and providers."""
         self.history.clear()
+        self.context_digest = ""
         self.turns.clear()
         self.events.clear()
         self.usage = UsageLedger()
@@ -248,6 +283,18 @@ class Session:
     def record_to(self, path: str | None) -> None:
         """Start (or with None, stop) recording every model call to a cassette."""
         self.set_override("GOOSE_NB_RECORD", path)
+
+
+def _default_namespace() -> tuple[dict[str, Any], frozenset[str]]:
+    """IPython's user namespace (and the names IPython put there) when in IPython."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        return shell.user_ns, frozenset(shell.user_ns_hidden)
+    import __main__
+
+    return __main__.__dict__, frozenset()
 
 
 _current: Session | None = None

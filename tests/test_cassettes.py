@@ -17,11 +17,13 @@ ANSWERS = ("The capital of France is Paris.", "Rome is the capital of Italy.")
 
 
 def record(model_server, make_session, path, provider="openai", **env):
-    """Record two turns (the second answer carries a tool call) into ``path``."""
+    """Record two turns into ``path``: the second calls a tool, then answers (3 calls)."""
     reply = {"openai": openai_reply, "anthropic": anthropic_reply}[provider]
     model_server.queue(
         reply(ANSWERS[0], usage=(11, 7)),
-        reply(ANSWERS[1], [("call_1", "lookup", '{"country": "Italy"}')], usage=(23, 9)),
+        reply("Let me look.", [("call_1", "list_variables", '{"name": "capital"}')],
+              usage=(23, 9)),
+        reply(ANSWERS[1], usage=(40, 8)),
     )
     session = make_session(model_server, provider, GOOSE_NB_RECORD=str(path), **env)
     for prompt in PROMPTS:
@@ -38,14 +40,14 @@ def test_recording_writes_every_call_without_secrets(model_server, make_session,
                                                      provider):
     path = tmp_path / "c.yaml"
     record(model_server, make_session, path, provider)
-    assert len(model_server.requests) == 2
+    assert len(model_server.requests) == 3
     text = path.read_text(encoding="utf-8")
     for secret in (OPENAI_KEY, ANTHROPIC_KEY, "SECRETVALUE"):
         assert secret not in text
     data = yaml.safe_load(text)
     assert data["scripted"] is False
-    assert len(data["interactions"]) == 2
-    first, second = data["interactions"]
+    assert len(data["interactions"]) == 3
+    first, second, third = data["interactions"]
     assert first["request"]["provider"] == provider
     assert first["request"]["last_message"] == {"role": "user", "text": PROMPTS[0]}
     assert second["request"]["last_message"] == {"role": "user", "text": PROMPTS[1]}
@@ -55,8 +57,10 @@ def test_recording_writes_every_call_without_secrets(model_server, make_session,
     assert headers[auth] == "[redacted]"
     assert first["response"]["text"] == ANSWERS[0]
     assert first["response"]["usage"]["input_tokens"] == 11
-    assert second["response"]["tool_calls"][0]["name"] == "lookup"
-    assert second["response"]["tool_calls"][0]["arguments"] == {"country": "Italy"}
+    assert second["response"]["tool_calls"][0]["name"] == "list_variables"
+    assert second["response"]["tool_calls"][0]["arguments"] == {"name": "capital"}
+    assert third["request"]["last_message"] == {"role": "tool", "tool_call_ids": ["call_1"]}
+    assert third["response"]["text"] == ANSWERS[1]
 
 
 def test_recording_scrubs_a_key_echoed_in_an_answer(model_server, make_session, tmp_path):
@@ -101,13 +105,15 @@ def test_replay_gives_the_recorded_answers_with_no_server(model_server, make_ses
     second = session.ask(PROMPTS[1])
     assert first.answer == ANSWERS[0]
     assert second.answer == ANSWERS[1]
-    assert session.history == recorded.history
-    calls = session.history[-1].tool_calls
+    assert [m.role for m in session.history] == [m.role for m in recorded.history] == [
+        "user", "assistant", "user", "assistant", "tool", "assistant"]
+    calls = session.history[3].tool_calls
     assert [(c.id, c.name, c.arguments) for c in calls] == [
-        ("call_1", "lookup", {"country": "Italy"})]
-    assert session.usage.total().input_tokens == 11 + 23
-    assert session.usage.total().output_tokens == 7 + 9
-    assert len(model_server.requests) == 2  # only the recording talked to the server
+        ("call_1", "list_variables", {"name": "capital"})]
+    assert session.history[4].tool_results == recorded.history[4].tool_results
+    assert session.usage.total().input_tokens == 11 + 23 + 40
+    assert session.usage.total().output_tokens == 7 + 9 + 8
+    assert len(model_server.requests) == 3  # only the recording talked to the server
 
 
 def test_replay_streams_the_answer(model_server, make_session, tmp_path):
@@ -176,10 +182,10 @@ def test_replay_past_the_end_is_a_clear_error(model_server, make_session, tmp_pa
     with pytest.raises(CassetteError) as info:
         session.ask("One more?")
     message = str(info.value)
-    assert "step 3" in message
-    assert re.search(r"\b2\b", message.replace(str(path), ""))  # how many it holds
+    assert "step 4" in message
+    assert re.search(r"\b3\b", message.replace(str(path), ""))  # how many it holds
     assert "GOOSE_NB_RECORD" in message
-    assert len(session.history) == 4
+    assert len(session.history) == 6
 
 
 def test_scripted_cassette_replays(make_session, tmp_path):

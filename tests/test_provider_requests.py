@@ -8,8 +8,8 @@ import pytest
 from conftest import ANTHROPIC_KEY, OPENAI_KEY, settings_for
 from model_server import CORPUS, anthropic_reply, ollama_reply, openai_reply
 
+from goose_nb.context import SYSTEM_PROMPT
 from goose_nb.messages import ChatRequest, Message, ToolCall, ToolResult, ToolSpec
-from goose_nb.prompts import SYSTEM_PROMPT
 from goose_nb.providers.registry import provider_class
 
 REPLIES = {"openai": openai_reply, "anthropic": anthropic_reply, "ollama": ollama_reply}
@@ -334,10 +334,11 @@ def test_session_sends_system_prompt_and_history(model_server, make_session, pro
     assert model_server.models_asked() == ["some-model", "some-model"]
     body = model_server.requests[1].json
     if provider == "anthropic":
-        assert body["system"] == SYSTEM_PROMPT
+        assert body["system"].startswith(SYSTEM_PROMPT)
         messages = body["messages"]
     else:
-        assert body["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT}
+        assert body["messages"][0]["role"] == "system"
+        assert body["messages"][0]["content"].startswith(SYSTEM_PROMPT)
         messages = body["messages"][1:]
     assert [(m["role"], m["content"].strip()) for m in messages] == [
         ("user", "first question"),

@@ -1,4 +1,5 @@
-"""The live view of one turn: a header per step, the answer streamed as Markdown, a footer.
+"""The live view of one turn: per step a header, the streamed answer and its tool calls as
+collapsible blocks; notices; a footer with steps, tool calls, tokens and time.
 
 It listens to the session's events (on the main thread) and re-renders one display handle,
 at most ``MAX_UPDATES_PER_SECOND`` times a second, so a 2,000-token answer costs a few dozen
@@ -9,8 +10,10 @@ notebook keeps.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from goose_nb.display.tool_block import ToolBlock
 from goose_nb.events import (
     AnswerDelta,
     Event,
@@ -18,6 +21,8 @@ from goose_nb.events import (
     StepFinished,
     StepRestarted,
     StepStarted,
+    ToolCallFinished,
+    ToolCallStarted,
     TurnFinished,
 )
 from goose_nb.messages import Usage
@@ -25,10 +30,17 @@ from goose_nb.messages import Usage
 MAX_UPDATES_PER_SECOND = 15
 
 
-def format_footer(steps: int, usage: Usage, seconds: float, retries: int = 0) -> str:
-    parts = [f"{steps} step{'s' if steps != 1 else ''}",
-             f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens",
-             f"{seconds:.1f} s"]
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def format_footer(
+    steps: int, usage: Usage, seconds: float, retries: int = 0, tool_calls: int = 0
+) -> str:
+    parts = [plural(steps, "step")]
+    if tool_calls:
+        parts.append(plural(tool_calls, "tool call"))
+    parts += [f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens", f"{seconds:.1f} s"]
     if retries:
         parts.append(f"{retries} retr{'ies' if retries != 1 else 'y'}")
     return " · ".join(parts)
@@ -39,6 +51,7 @@ class _Step:
     model: str
     role: str | None = None
     text: list[str] = field(default_factory=list)
+    tools: list[ToolBlock] = field(default_factory=list)
     status: str = ""
 
     def header_markdown(self) -> str:
@@ -64,6 +77,7 @@ class TurnOutput:
             body = "".join(step.text)
             if body:
                 parts.append(body)
+            parts += [block.markdown() for block in step.tools]
             if step.status:
                 parts.append(f"<sub>{step.status}</sub>")
         parts += [f"> {notice}" for notice in self.notices]
@@ -78,6 +92,7 @@ class TurnOutput:
             body = "".join(step.text)
             if body:
                 parts.append(body)
+            parts += [block.plain() for block in step.tools]
             if step.status:
                 parts.append(f"({step.status})")
         parts += [f"! {notice}" for notice in self.notices]
@@ -89,7 +104,7 @@ class TurnOutput:
 class TurnView:
     """Listens to one turn's events and keeps its display up to date."""
 
-    def __init__(self, *, live: bool = True, clock=time.monotonic) -> None:
+    def __init__(self, *, live: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
         from IPython.display import display
 
         self.output = TurnOutput()
@@ -101,31 +116,48 @@ class TurnView:
 
     def __call__(self, event: Event) -> None:
         output = self.output
+        step = output.steps[-1] if output.steps else None
         if isinstance(event, StepStarted):
             output.steps.append(_Step(model=str(event.model), role=event.role))
             self._render(force=True)
-        elif isinstance(event, AnswerDelta) and output.steps:
-            output.steps[-1].text.append(event.text)
+        elif step is None and not isinstance(event, Notice | TurnFinished):
+            return
+        elif isinstance(event, AnswerDelta):
+            step.text.append(event.text)
             self._render()
-        elif isinstance(event, StepRestarted) and output.steps:
+        elif isinstance(event, StepRestarted):
             self._retries += 1
-            output.steps[-1].text.clear()
-            output.steps[-1].status = "retrying after a technical error…"
+            step.text.clear()
+            step.status = "retrying after a technical error…"
             self._render(force=True)
-        elif isinstance(event, StepFinished) and output.steps:
-            output.steps[-1].status = ""
+        elif isinstance(event, StepFinished):
+            step.status = ""
+        elif isinstance(event, ToolCallStarted):
+            step.tools.append(ToolBlock(event.call))
+            self._render(force=True)
+        elif isinstance(event, ToolCallFinished):
+            for block in step.tools:
+                if block.call.id == event.call.id and block.result is None:
+                    block.result, block.failure = event.result, event.failure
+                    block.seconds = event.seconds
+            self._render(force=True)
         elif isinstance(event, Notice):
             output.notices.append(event.text)
             self._render(force=True)
         elif isinstance(event, TurnFinished):
-            if event.status == "error" and not output.steps:
-                return  # nothing was shown; the error line says it all
-            output.footer = format_footer(event.steps, event.usage, event.seconds, self._retries)
-            if event.status == "interrupted":
-                output.footer = f"interrupted · {output.footer}"
-            elif event.status == "error":
-                output.footer = f"failed · {output.footer}"
-            self.finish()
+            self._finish_turn(event)
+
+    def _finish_turn(self, event: TurnFinished) -> None:
+        output = self.output
+        if event.status == "error" and not output.steps:
+            return  # nothing was shown; the error line says it all
+        output.footer = format_footer(event.steps, event.usage, event.seconds, self._retries,
+                                      event.tool_calls)
+        if event.status == "interrupted":
+            output.footer = f"interrupted · {output.footer}"
+        elif event.status == "error":
+            output.footer = f"failed · {output.footer}"
+        self.finish()
 
     def _render(self, force: bool = False) -> None:
         now = self._clock()

@@ -1,0 +1,175 @@
+"""What the model is told besides the prompt, and keeping it inside the context window.
+
+The system prompt says where the agent works and which tools it has, followed by the
+user's ``.goosehints`` (this folder's and ``~/.config/goose/.goosehints``), which is how
+Goose users give project context. The conversation so far goes with every request; when it
+would pass 80% of the model's context window, the oldest turns are dropped and replaced by
+a short digest, with a notice, so a request is never sent over the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from goose_nb.messages import Message, ToolResult, ToolSpec
+
+HINTS_FILE = ".goosehints"
+#: share of the context window a request may fill; the rest is room for the answer
+CONTEXT_BUDGET = 0.8
+#: characters per token, on the safe side for English and code (real BPE averages ~4)
+CHARS_PER_TOKEN = 3.5
+DEFAULT_CONTEXT_LIMIT = 128_000
+#: known windows by model-name prefix; the longest matching prefix wins
+KNOWN_CONTEXT_LIMITS: dict[str, int] = {
+    "gpt-4.1": 1_047_576,
+    "gpt-4o": 128_000,
+    "gpt-4-turbo": 128_000,
+    "gpt-4": 8_192,
+    "gpt-3.5-turbo": 16_385,
+    "gpt-5": 400_000,
+    "o1": 200_000,
+    "o3": 200_000,
+    "o4-mini": 200_000,
+    "claude": 200_000,
+    "llama3.1": 128_000,
+    "llama3.2": 128_000,
+    "llama3": 8_192,
+    "qwen2.5": 32_768,
+    "qwen3": 40_960,
+    "mistral": 32_768,
+    "gemma3": 128_000,
+}
+
+SYSTEM_PROMPT = """\
+You are Goose, an AI agent working inside a Jupyter notebook kernel. The user writes to \
+you in notebook cells; your answers are rendered as Markdown under the cell, so use \
+Markdown, with code in fenced blocks. The user's variables live in this kernel: look at \
+them with list_variables before guessing, and run Python with the python tool, in the \
+user's namespace, when a task needs computing. Work in small steps, check results, and \
+finish with a short answer to what was asked."""
+
+
+def load_hints(cwd: Path, home: Path) -> str:
+    """``.goosehints`` of the user's Goose config and of the current folder, in that order."""
+    texts = []
+    for path in (home / ".config" / "goose" / HINTS_FILE, cwd / HINTS_FILE):
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text:
+            texts.append(text)
+    return "\n\n".join(texts)
+
+
+def build_system_prompt(tools: Sequence[ToolSpec], hints: str = "", digest: str = "") -> str:
+    parts = [SYSTEM_PROMPT]
+    if tools:
+        listed = "\n".join(f"- {tool.name}: {tool.description}" for tool in tools)
+        parts.append(f"Your tools:\n{listed}")
+    else:
+        parts.append("No tools are available in this conversation: answer in text only.")
+    if hints:
+        parts.append(f"Hints from the user's .goosehints files:\n{hints}")
+    if digest:
+        parts.append(f"Earlier turns of this session, trimmed to save context:\n{digest}")
+    return "\n\n".join(parts)
+
+
+def context_limit(model: str, configured: int | None = None) -> int:
+    """``configured`` (a ``GOOSE_*CONTEXT_LIMIT``) if set, else the model's known window."""
+    if configured:
+        return configured
+    name = model.lower().split("/")[-1]
+    matches = [prefix for prefix in KNOWN_CONTEXT_LIMITS if name.startswith(prefix)]
+    return KNOWN_CONTEXT_LIMITS[max(matches, key=len)] if matches else DEFAULT_CONTEXT_LIMIT
+
+
+def estimate_tokens(system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> int:
+    """A conservative token count from the size of what will be sent."""
+    chars = len(system)
+    chars += sum(len(json.dumps(t.parameters)) + len(t.description) for t in tools)
+    for message in messages:
+        chars += len(message.text) + 16
+        chars += sum(len(c.raw_arguments or json.dumps(c.arguments)) for c in message.tool_calls)
+        chars += sum(len(r.content) for r in message.tool_results)
+    return math.ceil(chars / CHARS_PER_TOKEN)
+
+
+def split_turns(history: Sequence[Message]) -> list[list[Message]]:
+    """The history cut into turns: each starts with a user message."""
+    turns: list[list[Message]] = []
+    for message in history:
+        if message.role == "user" or not turns:
+            turns.append([])
+        turns[-1].append(message)
+    return turns
+
+
+def digest_turn(turn: Sequence[Message]) -> str:
+    """One line for a dropped turn: what was asked and how it was answered."""
+    asked = " ".join(turn[0].text.split())[:150]
+    answers = [m.text for m in turn if m.role == "assistant" and m.text]
+    answered = " ".join(answers[-1].split())[:150] if answers else "(no text answer)"
+    return f"- asked: {asked!r}; answered: {answered!r}"
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    """The result of fitting a request into the window."""
+
+    history: list[Message]
+    turn_messages: list[Message]
+    dropped_turns: list[list[Message]]
+    shortened_results: int
+    tokens: int
+    limit: int
+
+
+def shorten_results(messages: Sequence[Message]) -> tuple[list[Message], int]:
+    """Replace the content of tool results, except the newest, by a short marker."""
+    shortened, count = [], 0
+    last_tool = max((i for i, m in enumerate(messages) if m.role == "tool"), default=-1)
+    for index, message in enumerate(messages):
+        if message.role == "tool" and index != last_tool:
+            results = tuple(
+                ToolResult(tool_call_id=r.tool_call_id, name=r.name, is_error=r.is_error,
+                           content="[output removed to fit the context window]")
+                for r in message.tool_results
+            )
+            count += len(results)
+            message = message.model_copy(update={"tool_results": results})
+        shortened.append(message)
+    return shortened, count
+
+
+def fit_context(
+    *,
+    system: str,
+    history: list[Message],
+    turn_messages: list[Message],
+    tools: Sequence[ToolSpec],
+    limit: int,
+) -> Trimmed:
+    """Drop the oldest turns, then shorten this turn's older tool results, until the request
+    fits in ``CONTEXT_BUDGET`` of ``limit``. What is left may still be too big; the caller
+    checks ``tokens`` against the budget."""
+    budget = int(limit * CONTEXT_BUDGET)
+    turns = split_turns(history)
+    dropped: list[list[Message]] = []
+
+    def size(current_history: list[Message], current_turn: list[Message]) -> int:
+        return estimate_tokens(system, [*current_history, *current_turn], tools)
+
+    kept = [m for turn in turns for m in turn]
+    while turns and size(kept, turn_messages) > budget:
+        dropped.append(turns.pop(0))
+        kept = [m for turn in turns for m in turn]
+    shortened = 0
+    if size(kept, turn_messages) > budget:
+        turn_messages, shortened = shorten_results(turn_messages)
+    return Trimmed(kept, turn_messages, dropped, shortened, size(kept, turn_messages), limit)

@@ -1,0 +1,70 @@
+"""What a tool is, what it gets to work with, and what it gives back."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from goose_nb.failures import Failure
+from goose_nb.messages import ToolSpec
+
+#: what a tool result sent to the model may hold; longer output keeps its head and tail
+MAX_RESULT_CHARS = 20_000
+
+Args = TypeVar("Args", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOutcome:
+    """The text the model gets back, and the failure if the tool did not do its job."""
+
+    content: str
+    failure: Failure | None = None
+
+
+@dataclass
+class ToolContext:
+    """Where tools act: the Python namespace, the working folder, and a way to run a
+    function on the kernel's main thread (where the user's own code runs)."""
+
+    namespace: dict[str, Any]
+    run_in_main: Callable[[Callable[[], Any]], Awaitable[Any]]
+    cwd: Path = field(default_factory=Path.cwd)
+    #: names that are the environment's, not the user's (IPython's ``user_ns_hidden``)
+    hidden: frozenset[str] = frozenset()
+
+    def resolve(self, path: str) -> Path:
+        """A path as the user means it: relative to the kernel's working folder."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.cwd / candidate
+
+
+@dataclass(frozen=True)
+class Tool(Generic[Args]):
+    """A tool the model can call. ``arguments`` is a pydantic model: its JSON schema is
+    what the model is shown, and validating against it is how bad arguments are caught."""
+
+    name: str
+    description: str
+    arguments: type[Args]
+    run: Callable[[Args, ToolContext], Awaitable[ToolOutcome]]
+    read_only: bool = False
+
+    def spec(self) -> ToolSpec:
+        schema = self.arguments.model_json_schema()
+        schema.pop("title", None)
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)
+        return ToolSpec(name=self.name, description=self.description, parameters=schema)
+
+
+def cap(text: str, limit: int = MAX_RESULT_CHARS) -> str:
+    """Keep the head and the tail of a long text, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n… [{len(text) - limit:,} characters left out] …\n{text[-half:]}"

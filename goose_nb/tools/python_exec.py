@@ -1,0 +1,120 @@
+"""The ``python`` tool: run code in the user's namespace, on the kernel's main thread.
+
+Running where the user's own code runs means globals, ``display()`` and plots behave as if
+the user had typed the code: a variable the model creates is there for the next cell, and
+a figure appears in the cell. stdout and stderr are captured for the model (and shown in
+the tool's block), the value of a last expression is displayed like a cell's result and its
+short repr returned, and an exception comes back as its type, message and a traceback
+trimmed to the model's own code.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import reprlib
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from goose_nb.failures import Failure
+from goose_nb.tools.base import Tool, ToolContext, ToolOutcome, cap
+
+FILENAME = "<goose-python>"
+_TRACEBACK_LINES = 20
+_repr = reprlib.Repr()
+_repr.maxstring = 300
+_repr.maxother = 300
+
+
+class PythonArgs(BaseModel):
+    code: str = Field(description="Python source to run in the notebook's namespace")
+
+
+@dataclass
+class PythonRun:
+    """What one run of code produced."""
+
+    stdout: str = ""
+    stderr: str = ""
+    value: Any = None
+    has_value: bool = False
+    error: BaseException | None = None
+    traceback: str = ""
+
+    def report(self) -> str:
+        parts = []
+        if self.stdout:
+            parts.append(f"stdout:\n{self.stdout.rstrip()}")
+        if self.stderr:
+            parts.append(f"stderr:\n{self.stderr.rstrip()}")
+        if self.has_value:
+            parts.append(f"result: {_repr.repr(self.value)}")
+        if self.error is not None:
+            parts.append(f"error: {type(self.error).__name__}: {self.error}")
+            if self.traceback:
+                parts.append(f"traceback:\n{self.traceback.rstrip()}")
+        return cap("\n".join(parts) or "(ran with no output)")
+
+
+def _trimmed_traceback(error: BaseException) -> str:
+    """Only the frames of the model's code and below, at most the last lines."""
+    frames = traceback.extract_tb(error.__traceback__)
+    start = next((i for i, f in enumerate(frames) if f.filename == FILENAME), 0)
+    lines = traceback.format_list(frames[start:]) + traceback.format_exception_only(error)
+    text = "".join(lines).splitlines()
+    return "\n".join(text[-_TRACEBACK_LINES:])
+
+
+def execute(code: str, namespace: dict[str, Any]) -> PythonRun:
+    """Run ``code`` in ``namespace`` (call on the main thread). Never raises, except
+    ``KeyboardInterrupt``, which must reach the runtime so it can cancel the turn."""
+    result = PythonRun()
+    stdout, stderr = io.StringIO(), io.StringIO()
+    try:
+        tree = ast.parse(code, filename=FILENAME)
+    except SyntaxError as exc:
+        result.error = exc
+        result.traceback = "".join(traceback.format_exception_only(exc)).rstrip()
+        return result
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            exec(compile(tree, FILENAME, "exec"), namespace)
+            if last is not None:
+                expression = ast.Expression(last.value)
+                result.value = eval(compile(expression, FILENAME, "eval"), namespace)
+                result.has_value = result.value is not None
+    except Exception as exc:
+        result.error = exc
+        result.traceback = _trimmed_traceback(exc)
+    except SystemExit as exc:  # the model called exit(): it must not end the kernel
+        result.error = exc
+    result.stdout, result.stderr = stdout.getvalue(), stderr.getvalue()
+    if result.has_value:
+        from IPython.display import display
+
+        display(result.value)
+    return result
+
+
+async def run_python(args: PythonArgs, context: ToolContext) -> ToolOutcome:
+    run = await context.run_in_main(lambda: execute(args.code, context.namespace))
+    failure = Failure("python_error", type(run.error).__name__) if run.error else None
+    return ToolOutcome(run.report(), failure)
+
+
+PYTHON_TOOL = Tool(
+    name="python",
+    description=(
+        "Run Python code in the user's notebook kernel, in the user's namespace: variables "
+        "you assign stay available to the user and to later calls, display() and plots "
+        "appear in the notebook. Returns stdout, stderr, the repr of the last expression, "
+        "and on an exception its type, message and traceback."
+    ),
+    arguments=PythonArgs,
+    run=run_python,
+)

@@ -1,0 +1,101 @@
+"""Running the model's tool calls: look up, validate, ask for approval, run, classify.
+
+Nothing the model sends can crash a turn: an unknown tool, arguments that are not JSON or
+do not fit the schema, a tool that raises — each becomes an error result the model reads
+and can correct, plus a ``Failure`` for the lead/worker policy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from goose_nb.config import ApprovalMode
+from goose_nb.failures import Failure
+from goose_nb.messages import ToolCall, ToolResult, ToolSpec
+from goose_nb.tools.base import Tool, ToolContext, ToolOutcome
+
+logger = logging.getLogger("goose_nb.tools")
+
+DECLINED = (
+    "The user declined to run this tool call. Ask what they want instead, or go on without it."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    allowed: bool
+    reason: str = ""
+
+
+Approver = Callable[[Tool, ToolCall], Awaitable[Approval]]
+
+
+def needs_approval(mode: ApprovalMode, tool: Tool) -> bool:
+    """``approve`` asks for every call, ``smart_approve`` for those that change things."""
+    return mode == "approve" or (mode == "smart_approve" and not tool.read_only)
+
+
+def _validation_message(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "arguments"
+        problems.append(f"{where}: {item['msg']}")
+    return "; ".join(problems)
+
+
+class ToolRunner:
+    """The tools offered in one turn, and how their calls are run."""
+
+    def __init__(
+        self,
+        tools: Sequence[Tool],
+        context: ToolContext,
+        mode: ApprovalMode,
+        approver: Approver,
+    ) -> None:
+        self.tools = {tool.name: tool for tool in tools}
+        self.context = context
+        self.mode = mode
+        self.approver = approver
+
+    def specs(self) -> list[ToolSpec]:
+        """What the model is offered: nothing at all in ``chat`` mode."""
+        return [] if self.mode == "chat" else [tool.spec() for tool in self.tools.values()]
+
+    async def run(self, call: ToolCall) -> tuple[ToolResult, Failure | None]:
+        outcome = await self._outcome(call)
+        result = ToolResult(tool_call_id=call.id, name=call.name, content=outcome.content,
+                            is_error=outcome.failure is not None)
+        return result, outcome.failure
+
+    async def _outcome(self, call: ToolCall) -> ToolOutcome:
+        tool = self.tools.get(call.name) if self.mode != "chat" else None
+        if tool is None:
+            available = ", ".join(self.tools) if self.mode != "chat" else "none (chat mode)"
+            return ToolOutcome(f"unknown tool {call.name!r}; available tools: {available}",
+                               Failure("unknown_tool", call.name))
+        if call.arguments is None:
+            return ToolOutcome(
+                f"the arguments of {call.name} are not a JSON object: {call.raw_arguments[:300]!r}",
+                Failure("bad_arguments", "not a JSON object"),
+            )
+        try:
+            arguments = tool.arguments.model_validate(call.arguments)
+        except ValidationError as error:
+            detail = _validation_message(error)
+            return ToolOutcome(f"invalid arguments for {call.name}: {detail}",
+                               Failure("bad_arguments", detail[:200]))
+        if needs_approval(self.mode, tool):
+            approval = await self.approver(tool, call)
+            if not approval.allowed:
+                return ToolOutcome(approval.reason or DECLINED)
+        try:
+            return await tool.run(arguments, self.context)
+        except Exception as error:  # a bug of ours must not end the user's turn
+            logger.exception("tool %s failed", call.name)
+            return ToolOutcome(f"{call.name} failed inside goose_nb: {type(error).__name__}: "
+                               f"{error}", Failure("tool_error", type(error).__name__))
