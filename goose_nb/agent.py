@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from goose_nb.context import CONTEXT_BUDGET, build_system_prompt, digest_turn, fit_context
-from goose_nb.errors import GooseError, ProviderError
+from goose_nb.errors import GooseError, ProviderError, TurnInterrupted
 from goose_nb.events import (
     AnswerDelta,
     Notice,
@@ -137,7 +137,9 @@ class Agent:
         try:
             await self._loop(record, state)
             session.history.extend(state.messages)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, TurnInterrupted):
+            # TurnInterrupted: the user interrupted tool code on the main thread; the
+            # cancellation that follows may arrive a moment later
             record.status = "interrupted"
             record.answer = "".join(state.partial_text)
             session.history.extend(state.interrupted_messages())

@@ -163,3 +163,83 @@ def test_kernel_interrupt_cancels_the_turn_and_the_session_goes_on(kernel, tmp_p
         reply, _ = execute(kc, "%%goose\nAre you still there?")
         assert reply["status"] == "ok"
         assert evaluate(kc, "current_session().turns[-1].answer") == "'after the interrupt'"
+
+
+def python_call(call_id: str, code: str) -> tuple[str, str, str]:
+    import json
+
+    return (call_id, "python", json.dumps({"code": code}))
+
+
+def test_a_variable_the_agent_creates_is_there_for_the_next_cell(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%load_ext goose_nb"),
+        nbformat.v4.new_code_cell("%%goose\nMake a small table of squares."),
+        nbformat.v4.new_code_cell("print(squares['square'].sum())"),
+    ]
+    code = ("import pandas as pd\n"
+            "squares = pd.DataFrame({'n': range(1, 5)})\n"
+            "squares['square'] = squares['n'] ** 2\n"
+            "squares")
+    with ModelServer() as server:
+        server.queue(openai_reply("", [python_call("call_1", code)]),
+                     openai_reply("`squares` holds 1, 4, 9 and 16."))
+        from nbclient import NotebookClient
+
+        client = NotebookClient(notebook, timeout=60, kernel_name="python3",
+                                resources={"metadata": {"path": str(tmp_path)}})
+        client.execute(env=server_env(server, tmp_path))
+    goose_cell, next_cell = notebook.cells[1], notebook.cells[2]
+    kinds = [o.output_type for o in goose_cell.outputs]
+    assert kinds.count("display_data") == 2  # the turn, and the DataFrame the code showed
+    table = next(o for o in goose_cell.outputs if "text/html" in o.get("data", {}))
+    assert "<table" in table.data["text/html"]
+    turn = goose_cell.outputs[0].data["text/markdown"]
+    assert "<code>python</code>" in turn and "✓" in turn and "squares = pd.DataFrame" in turn
+    assert "2 steps · 1 tool call" in turn
+    assert next_cell.outputs[0].text.strip() == "30"
+
+
+def test_approve_mode_asks_through_the_front_end_and_a_no_is_respected(kernel, tmp_path):
+    with ModelServer() as server:
+        server.queue(openai_reply("", [python_call("call_1", "flag = 'ran'")]),
+                     openai_reply("I left it alone."))
+        env = server_env(server, tmp_path) | {"GOOSE_MODE": "approve"}
+        _, kc = kernel(env)
+        execute(kc, "%load_ext goose_nb")
+        msg_id = kc.execute("%%goose\nSet the flag.", allow_stdin=True)
+        request = kc.get_stdin_msg(timeout=30)
+        assert request["msg_type"] == "input_request"
+        assert "Run python?" in request["content"]["prompt"]
+        kc.input("n")
+        while kc.get_shell_msg(timeout=30)["parent_header"].get("msg_id") != msg_id:
+            pass
+        assert evaluate(kc, "'flag' in globals()") == "False"
+        declined = server.requests[1].json["messages"][-1]
+        assert declined["role"] == "tool" and "declined" in declined["content"]
+
+
+def test_interrupting_a_running_tool_stops_the_turn(kernel, tmp_path):
+    with ModelServer() as server:
+        server.queue(openai_reply("", [python_call("call_1", "import time\ntime.sleep(60)")]),
+                     openai_reply("Back."))
+        km, kc = kernel(server_env(server, tmp_path))
+        execute(kc, "%load_ext goose_nb\nfrom goose_nb import current_session")
+        msg_id = kc.execute("%%goose\nWait a minute.")
+        deadline = time.monotonic() + 10
+        while not server.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the tool is sleeping now
+        km.interrupt_kernel()
+        while True:
+            reply = kc.get_shell_msg(timeout=15)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        assert "interrupted" in reply["content"]["evalue"]
+        roles = evaluate(kc, "[m.role for m in current_session().history]")
+        assert roles == "['user', 'assistant', 'tool', 'assistant']"
+        result = evaluate(kc, "current_session().history[2].tool_results[0].content")
+        assert "KeyboardInterrupt" in result or "interrupted" in result
+        reply, _ = execute(kc, "%%goose\nAre you back?")
+        assert reply["status"] == "ok"
