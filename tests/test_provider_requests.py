@@ -219,13 +219,14 @@ def test_anthropic_history_with_tool_calls_and_results(model_server, run_provide
              "input": {"city": "Paris"}},
             {"type": "tool_use", "id": "call_time", "name": "get_time", "input": {}},
         ]},
-        # all results of one assistant message go back in ONE user message
+        # all results of one assistant message go back in ONE user message, and the next
+        # prompt joins it, so that user and assistant still alternate
         {"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": "call_paris", "content": "18°C, cloudy"},
             {"type": "tool_result", "tool_use_id": "call_time", "content": "no such timezone",
              "is_error": True},
+            {"type": "text", "text": "Thanks. And tomorrow?"},
         ]},
-        {"role": "user", "content": "Thanks. And tomorrow?"},
     ]
 
 
@@ -355,3 +356,24 @@ def test_session_uses_the_provider_default_model(model_server, make_session, pro
     default = provider_class(provider).default_model
     assert default
     assert model_server.models_asked() == [default]
+
+
+def test_anthropic_joins_tool_results_and_the_next_prompt():
+    """After a turn that stopped at its step limit, tool results and the next prompt are
+    both user content: they go as one message, so the roles still alternate."""
+    from goose_nb.messages import Message, ToolCall, ToolResult
+    from goose_nb.providers.anthropic import to_anthropic_messages
+
+    history = [
+        Message.user("loop"),
+        Message(role="assistant", tool_calls=(ToolCall(id="t1", name="python",
+                                                      arguments={"code": "pass"}),)),
+        Message(role="tool", tool_results=(ToolResult(tool_call_id="t1", content="ok"),)),
+        Message.user("go on"),
+    ]
+    wire = to_anthropic_messages(history)
+    assert [m["role"] for m in wire] == ["user", "assistant", "user"]
+    assert wire[2]["content"] == [
+        {"type": "tool_result", "tool_use_id": "t1", "content": "ok"},
+        {"type": "text", "text": "go on"},
+    ]

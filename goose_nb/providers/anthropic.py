@@ -35,6 +35,23 @@ API_VERSION = "2023-06-01"
 _TRANSIENT_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 
 
+def _merge_same_role(wire: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Join consecutive messages of one role (tool results followed by a new prompt, after
+    a turn that stopped at its step limit): the API expects the roles to alternate."""
+    merged: list[dict[str, Any]] = []
+    for message in wire:
+        if merged and merged[-1]["role"] == message["role"]:
+            blocks = [
+                [{"type": "text", "text": m["content"]}] if isinstance(m["content"], str)
+                else m["content"]
+                for m in (merged[-1], message)
+            ]
+            merged[-1] = {"role": message["role"], "content": blocks[0] + blocks[1]}
+        else:
+            merged.append(message)
+    return merged
+
+
 def to_anthropic_messages(messages: list[Message]) -> list[dict[str, Any]]:
     """Our history in Anthropic's shape: tool results are ``user`` messages of blocks."""
     wire: list[dict[str, Any]] = []
@@ -62,7 +79,7 @@ def to_anthropic_messages(messages: list[Message]) -> list[dict[str, Any]]:
             wire.append({"role": "assistant", "content": content})
         else:
             wire.append({"role": message.role, "content": message.text})
-    return wire
+    return _merge_same_role(wire)
 
 
 def usage_from_anthropic(data: dict[str, Any] | None, base: Usage | None = None) -> Usage:
