@@ -73,7 +73,11 @@ class Message(BaseModel):
 
 
 class Usage(BaseModel):
-    """Tokens one model call used, as the provider reported them (0 when it did not)."""
+    """Tokens one model call used, as the provider reported them (0 when it did not).
+
+    ``input_tokens`` counts all input tokens, cache reads and writes included; the cache
+    counts say which part of it was billed at cache rates.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0

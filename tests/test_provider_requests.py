@@ -377,3 +377,13 @@ def test_anthropic_joins_tool_results_and_the_next_prompt():
         {"type": "tool_result", "tool_use_id": "t1", "content": "ok"},
         {"type": "text", "text": "go on"},
     ]
+
+
+def test_anthropic_input_tokens_include_cache_reads_and_writes():
+    from goose_nb.providers.anthropic import usage_from_anthropic
+
+    start = usage_from_anthropic({"input_tokens": 10, "cache_read_input_tokens": 1000,
+                                  "cache_creation_input_tokens": 200, "output_tokens": 1})
+    final = usage_from_anthropic({"output_tokens": 55}, start)
+    assert (final.input_tokens, final.cache_read_tokens, final.cache_write_tokens,
+            final.output_tokens) == (1210, 1000, 200, 55)

@@ -83,15 +83,22 @@ def to_anthropic_messages(messages: list[Message]) -> list[dict[str, Any]]:
 
 
 def usage_from_anthropic(data: dict[str, Any] | None, base: Usage | None = None) -> Usage:
-    """Merge a usage object into what we know; later counts replace earlier ones."""
+    """Merge a usage object into what we know; later counts replace earlier ones.
+
+    Anthropic's ``input_tokens`` leaves out cache reads and writes; ours counts all input
+    (as OpenAI's ``prompt_tokens`` does), so the cache counts are added back.
+    """
     base = base or Usage()
     if not data:
         return base
+    cache_read = data.get("cache_read_input_tokens") or base.cache_read_tokens
+    cache_write = data.get("cache_creation_input_tokens") or base.cache_write_tokens
+    uncached = data.get("input_tokens")
     return Usage(
-        input_tokens=data.get("input_tokens") or base.input_tokens,
+        input_tokens=uncached + cache_read + cache_write if uncached else base.input_tokens,
         output_tokens=data.get("output_tokens") or base.output_tokens,
-        cache_read_tokens=data.get("cache_read_input_tokens") or base.cache_read_tokens,
-        cache_write_tokens=data.get("cache_creation_input_tokens") or base.cache_write_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
     )
 
 
