@@ -10,15 +10,17 @@ as interrupted, with every pending tool call answered so the history stays valid
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from goose_nb.context import CONTEXT_BUDGET, build_system_prompt, digest_turn, fit_context
-from goose_nb.errors import GooseError, ProviderError, TurnInterrupted
+from goose_nb.errors import GooseError, ProviderError, ProviderUnavailableError, TurnInterrupted
 from goose_nb.events import (
     AnswerDelta,
     Notice,
+    Reason,
     Role,
     StepClassified,
     StepFailed,
@@ -31,7 +33,8 @@ from goose_nb.events import (
     TurnStarted,
     TurnStatus,
 )
-from goose_nb.failures import Failure, StepOutcome, classify_step
+from goose_nb.failures import Failure, StepOutcome, classify_step, is_user_correction
+from goose_nb.lead_worker import PolicyEvent
 from goose_nb.messages import (
     ChatRequest,
     Message,
@@ -41,13 +44,17 @@ from goose_nb.messages import (
     StreamRestarted,
     TextDelta,
     ToolResult,
+    ToolSpec,
     Usage,
 )
 from goose_nb.providers.http import stream_with_retries
 
 if TYPE_CHECKING:
+    from goose_nb.providers.base import Provider
     from goose_nb.session import Session
     from goose_nb.tools.runner import ToolRunner
+
+lead_worker_log = logging.getLogger("goose_nb.lead_worker")
 
 INTERRUPTED_MARK = "[interrupted by the user]"
 
@@ -134,23 +141,31 @@ class Agent:
         session.emit(TurnStarted(record.number, prompt))
         started = time.perf_counter()
         state = _TurnState([Message.user(prompt)])
+        policy = session.policy
+        before = policy.snapshot() if policy else None
+        if policy:
+            self._emit_all(policy.start_turn(correction=is_user_correction(prompt)))
         try:
             await self._loop(record, state)
             session.history.extend(state.messages)
+            if policy:
+                policy.end_turn()
         except (asyncio.CancelledError, TurnInterrupted):
             # TurnInterrupted: the user interrupted tool code on the main thread; the
             # cancellation that follows may arrive a moment later
             record.status = "interrupted"
             record.answer = "".join(state.partial_text)
             session.history.extend(state.interrupted_messages())
+            if policy:
+                policy.end_turn(interrupted=True)
             raise
-        except GooseError as exc:
+        except Exception as exc:
+            # the history is left as it was, and so is the lead/worker state
             record.status = "error"
-            record.error = str(exc)
-            raise
-        except Exception as exc:  # a bug, not a user error: recorded, then shown in full
-            record.status = "error"
-            record.error = f"{type(exc).__name__}: {exc}"
+            record.error = str(exc) if isinstance(exc, GooseError) else \
+                f"{type(exc).__name__}: {exc}"  # a bug, not a user error: shown in full
+            if policy and before is not None:
+                policy.restore(before)
             raise
         finally:
             record.seconds = time.perf_counter() - started
@@ -172,10 +187,13 @@ class Agent:
             state.partial_text = []
             record.answer = response.text or record.answer
             outcome = await self._run_tools(record, step, response, runner, state)
-            record.steps[-1].outcome = outcome
-            session.emit(StepClassified(record.number, step, record.steps[-1].role, outcome))
+            step_record = record.steps[-1]
+            step_record.outcome = outcome
+            session.emit(StepClassified(record.number, step, step_record.role, outcome))
             for failure in outcome.failures:
                 session.emit(StepFailed(record.number, step, failure.kind, failure.detail))
+            if session.policy and step_record.role:
+                self._emit_all(session.policy.record_step(step_record.role, outcome))
             if outcome.kind == "text_only":
                 return
         record.hit_step_limit = True
@@ -208,17 +226,51 @@ class Agent:
         return classify_step(failures)
 
     async def _step(
-        self, record: TurnRecord, step: int, state: _TurnState, tools: list
+        self, record: TurnRecord, step: int, state: _TurnState, tools: list[ToolSpec]
     ) -> ModelResponse:
-        """One model call, streamed, retried on transient errors as a whole."""
+        """One model call on the role the policy chooses; when retries run out on that
+        role's model, the step is tried once on the other role's model."""
         session = self.session
-        model, provider = await session.model_for_role(None)
-        step_record = StepRecord(step=step, model=model, role=None, reason="")
+        role: Role | None = None
+        reason: Reason | None = None
+        if session.policy:
+            decision, switches = session.policy.choose()
+            self._emit_all(switches)
+            role, reason = decision.role, decision.reason
+        model, provider = await session.model_for_role(role)
+        lead_worker_log.info("turn %d step %d: %s (%s) on %s", record.number, step,
+                             role or "-", reason or "-", model)
+        try:
+            return await self._call_model(record, step, state, tools, model, provider, role,
+                                          reason)
+        except ProviderUnavailableError as exc:
+            if role is None:
+                raise
+            other: Role = "lead" if role == "worker" else "worker"
+            other_model, other_provider = await session.model_for_role(other)
+            if other_model == model:
+                raise
+            session.emit(Notice(
+                f"{model} is unavailable ({exc}); trying this step once on the {other} "
+                f"model {other_model}.", "warning"))
+            lead_worker_log.info("turn %d step %d: %s unavailable, trying %s", record.number,
+                                 step, model, other_model)
+            return await self._call_model(record, step, state, tools, other_model,
+                                          other_provider, other, reason)
+
+    async def _call_model(
+        self, record: TurnRecord, step: int, state: _TurnState, tools: list[ToolSpec],
+        model: ModelRef, provider: Provider, role: Role | None, reason: Reason | None,
+    ) -> ModelResponse:
+        """Stream one model call, retried on transient errors as a whole."""
+        session = self.session
+        step_record = StepRecord(step=step, model=model, role=role, reason=reason or "")
         record.steps.append(step_record)
-        session.emit(StepStarted(record.number, step, model))
-        system, messages = self._fit(model, state, tools)
+        session.emit(StepStarted(record.number, step, model, role, reason))
+        system, messages = self._fit(model, role, state, tools)
         request = ChatRequest(model=model.model, system=system, messages=messages, tools=tools)
         response: ModelResponse | None = None
+        state.partial_text = []
         async for event in stream_with_retries(lambda: provider.stream(request), session.retry):
             if isinstance(event, TextDelta):
                 state.partial_text.append(event.text)
@@ -233,15 +285,22 @@ class Agent:
             raise ProviderError(f"{model} ended its answer without completing it")
         step_record.usage = response.usage
         step_record.tool_calls = len(response.tool_calls)
-        session.usage.add(model, response.usage)
+        session.usage.add(model, response.usage, role)
         session.emit(StepFinished(record.number, step, model, response.usage,
                                   len(response.tool_calls)))
         return response
 
-    def _fit(self, model: ModelRef, state: _TurnState, tools: list) -> tuple[str, list[Message]]:
+    def _emit_all(self, events: list[PolicyEvent]) -> None:
+        for event in events:
+            lead_worker_log.info("%s", event)
+            self.session.emit(event)
+
+    def _fit(
+        self, model: ModelRef, role: Role | None, state: _TurnState, tools: list[ToolSpec]
+    ) -> tuple[str, list[Message]]:
         """The system prompt and messages of the next request, trimmed to the window."""
         session = self.session
-        limit = session.context_limit(model.model)
+        limit = session.context_limit(model.model, role)
         system = build_system_prompt(tools, session.hints(), session.context_digest)
         fitted = fit_context(system=system, history=session.history,
                              turn_messages=state.messages, tools=tools, limit=limit)

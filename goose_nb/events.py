@@ -13,6 +13,9 @@ from goose_nb.failures import Failure, StepOutcome
 from goose_nb.messages import ModelRef, ToolCall, ToolResult, Usage
 
 Role = Literal["lead", "worker"]
+#: why a role takes a step: the first turns, the worker's turns, fallback turns, and the
+#: rest of a worker turn that reached the failure threshold
+Reason = Literal["initial", "worker", "fallback", "escalation"]
 TurnStatus = Literal["ok", "error", "interrupted"]
 
 
@@ -24,13 +27,37 @@ class TurnStarted:
 
 @dataclass(frozen=True, slots=True)
 class StepStarted:
-    """A model call begins. ``role`` is None when lead/worker mode is off."""
+    """A model call begins. ``role`` and ``reason`` are None when lead/worker mode is off."""
 
     turn: int
     step: int
     model: ModelRef
     role: Role | None = None
-    reason: str = ""
+    reason: Reason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSwitched:
+    """The next step goes to the other role (emitted just before its ``StepStarted``)."""
+
+    from_role: Role
+    to_role: Role
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.from_role} → {self.to_role}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackStarted:
+    """The worker's consecutive failures reached the threshold: the lead takes over."""
+
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackEnded:
+    """Fallback is over: the worker resumes ("recovery")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +144,9 @@ class TurnFinished:
 Event = (
     TurnStarted
     | StepStarted
+    | ModelSwitched
+    | FallbackStarted
+    | FallbackEnded
     | AnswerDelta
     | StepRestarted
     | StepFinished

@@ -7,9 +7,7 @@ and turns every ``GooseError`` into a one-line ``UsageError`` so the cell fails 
 
 from __future__ import annotations
 
-import logging
 import shlex
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +18,6 @@ if TYPE_CHECKING:
     from goose_nb.display.rich import RichText
     from goose_nb.session import Session
 
-LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-              "error": logging.ERROR, "off": logging.CRITICAL + 1}
 
 
 def in_kernel() -> bool:
@@ -174,9 +170,11 @@ class GooseMagics(Magics):
         display(RichText(f"*{text}.*", f"{text}."))
 
     def _log(self, args: list[str]) -> None:
-        if len(args) != 1 or args[0].lower() not in LOG_LEVELS:
-            raise UsageError(f"usage: %goose log LEVEL, with LEVEL one of {', '.join(LOG_LEVELS)}")
-        set_log_level(LOG_LEVELS[args[0].lower()])
+        from goose_nb.logs import LEVELS, set_log_level
+
+        if len(args) != 1 or args[0].lower() not in LEVELS:
+            raise UsageError(f"usage: %goose log LEVEL, with LEVEL one of {', '.join(LEVELS)}")
+        set_log_level(LEVELS[args[0].lower()])
 
     def _help(self, args: list[str]) -> None:
         from IPython.display import display
@@ -185,17 +183,3 @@ class GooseMagics(Magics):
 
         text = type(self).goose.__doc__ or ""
         display(RichText(f"```text\n{text}\n```", text))
-
-
-_handler: logging.Handler | None = None
-
-
-def set_log_level(level: int) -> None:
-    """Send goose_nb's log records to the cell's stderr at ``level``."""
-    global _handler
-    logger = logging.getLogger("goose_nb")
-    if _handler is None:
-        _handler = logging.StreamHandler(sys.stderr)
-        _handler.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
-        logger.addHandler(_handler)
-    logger.setLevel(level)

@@ -8,6 +8,7 @@ use it directly (``Session().ask("...")``).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,6 +26,8 @@ from goose_nb.config import (
 )
 from goose_nb.errors import ConfigError, GooseError
 from goose_nb.events import AnswerDelta, Event, Role
+from goose_nb.lead_worker import LeadWorkerPolicy, PolicyConfig
+from goose_nb.logs import apply_rust_log
 from goose_nb.messages import Message, ModelRef
 from goose_nb.runtime import BackgroundLoop
 from goose_nb.usage import UsageLedger
@@ -87,6 +90,8 @@ class Session:
         self._recorder: CassetteRecorder | None = None
         self._client: httpx.AsyncClient | None = None
         self._detected_provider: str | None = None
+        #: the lead/worker state machine; None while lead/worker mode is off
+        self.policy: LeadWorkerPolicy | None = None
         self._busy = threading.Lock()
         for name, value in (overrides or {}).items():
             self.set_override(name, value)
@@ -105,6 +110,22 @@ class Session:
             self._config_error = exc
         self._providers.clear()
         self._detected_provider = None
+        apply_rust_log(os.environ if self._environ is None else self._environ)
+        if self._resolved is not None:
+            self._configure_policy(self._resolved.settings)
+
+    def _configure_policy(self, settings: Settings) -> None:
+        """Lead/worker is on exactly when GOOSE_LEAD_MODEL is set; live changes of its
+        numbers keep the session's state (the turn count, failures, fallback)."""
+        if not settings.lead_worker_enabled:
+            self.policy = None
+            return
+        config = PolicyConfig(settings.lead_turns, settings.lead_failure_threshold,
+                              settings.lead_fallback_turns)
+        if self.policy is None:
+            self.policy = LeadWorkerPolicy(config)
+        else:
+            self.policy.configure(config)
 
     @property
     def settings(self) -> Settings:
@@ -230,10 +251,15 @@ class Session:
 
         return load_hints(Path.cwd(), Path.home())
 
-    def context_limit(self, model: str) -> int:
+    def context_limit(self, model: str, role: Role | None = None) -> int:
+        """The window to trim to: the role's own limit, else GOOSE_CONTEXT_LIMIT, else the
+        model's known window."""
         from goose_nb.context import context_limit
 
-        return context_limit(model, self.settings.context_limit)
+        settings = self.settings
+        by_role = {"lead": settings.lead_context_limit, "worker": settings.worker_context_limit}
+        return context_limit(model, (by_role.get(role) if role else None)
+                             or settings.context_limit)
 
     # turns ---------------------------------------------------------------------------
 
@@ -276,6 +302,8 @@ class Session:
         """Forget the conversation, turns, events and usage; keep settings and providers."""
         self.history.clear()
         self.context_digest = ""
+        if self.policy is not None:
+            self.policy.reset()
         self.turns.clear()
         self.events.clear()
         self.usage = UsageLedger()
