@@ -55,8 +55,9 @@ class GooseMagics(Magics):
 
         Line magic -- manage the session::
 
-            %goose                      same as %goose status
-            %goose status               model, turns, tokens, recording
+            %goose                      the session: status, timeline, usage
+            %goose status               models, lead/worker state, turns, tokens
+            %goose timeline             which model took each turn and step, and why
             %goose config               resolved settings and where each came from
             %goose config KEY=VALUE ... set notebook overrides (KEY= removes one)
             %goose reload               re-read the environment and config.yaml
@@ -109,9 +110,11 @@ class GooseMagics(Magics):
             words = shlex.split(line)
         except ValueError as exc:
             raise UsageError(f"cannot parse {line!r}: {exc}") from None
-        command, args = (words[0].lower(), words[1:]) if words else ("status", [])
+        command, args = (words[0].lower(), words[1:]) if words else ("overview", [])
         handlers: dict[str, Callable[[list[str]], Any]] = {
+            "overview": self._overview,
             "status": self._status,
+            "timeline": self._timeline,
             "config": self._config,
             "reload": self._reload,
             "reset": self._reset,
@@ -126,10 +129,23 @@ class GooseMagics(Magics):
             )
         return handler(args)
 
+    def _overview(self, args: list[str]) -> None:
+        """``%goose`` alone: the session, its timeline and its usage."""
+        from IPython.display import display
+
+        display(self._status(args))
+        if self.session.turns:
+            display(self._timeline(args))
+
     def _status(self, args: list[str]) -> RichText:
         from goose_nb.display.status import status_view
 
         return status_view(self.session)
+
+    def _timeline(self, args: list[str]) -> Any:
+        from goose_nb.display.timeline import timeline_view
+
+        return timeline_view(self.session)
 
     def _config(self, args: list[str]) -> RichText:
         from goose_nb.display.status import config_view

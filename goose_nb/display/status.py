@@ -30,8 +30,15 @@ def status_view(session: Session) -> RichText:
     model = settings.model or "provider default"
     total = session.usage.total()
     rows = [
-        ["model", f"{provider} / {model}"],
-        ["lead/worker", f"lead {settings.lead_model}" if settings.lead_worker_enabled else "off"],
+        ["model" if not settings.lead_worker_enabled else "worker", f"{provider} / {model}"],
+    ]
+    if settings.lead_worker_enabled and session.policy is not None:
+        lead_provider = settings.lead_provider or provider
+        rows += [
+            ["lead", f"{lead_provider} / {settings.lead_model}"],
+            ["lead/worker", session.policy.describe()],
+        ]
+    rows += [
         ["approval mode", settings.mode],
         ["turns", str(len(session.turns))],
         ["messages in history", str(len(session.history))],

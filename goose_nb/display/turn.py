@@ -17,6 +17,7 @@ from goose_nb.display.tool_block import ToolBlock
 from goose_nb.events import (
     AnswerDelta,
     Event,
+    ModelSwitched,
     Notice,
     StepFinished,
     StepRestarted,
@@ -46,20 +47,30 @@ def format_footer(
     return " · ".join(parts)
 
 
+def role_badge(role: str | None, reason: str | None) -> str:
+    """LEAD, WORKER, or LEAD · fallback (empty when lead/worker mode is off)."""
+    if role is None:
+        return ""
+    if reason in ("fallback", "escalation"):
+        return f"{role.upper()} · fallback"
+    return role.upper()
+
+
 @dataclass
 class _Step:
     model: str
-    role: str | None = None
+    badge: str = ""
+    switch: str = ""
     text: list[str] = field(default_factory=list)
     tools: list[ToolBlock] = field(default_factory=list)
     status: str = ""
 
     def header_markdown(self) -> str:
-        badge = f"**{self.role.upper()}** · " if self.role else ""
+        badge = f"**{self.badge}** · " if self.badge else ""
         return f"{badge}`{self.model}`"
 
     def header_plain(self) -> str:
-        return f"{self.role.upper()} · {self.model}" if self.role else self.model
+        return f"{self.badge} · {self.model}" if self.badge else self.model
 
 
 class TurnOutput:
@@ -73,6 +84,8 @@ class TurnOutput:
     def _repr_markdown_(self) -> str:
         parts: list[str] = []
         for step in self.steps:
+            if step.switch:
+                parts.append(f"**⇄ {step.switch}**")
             parts.append(f"<sub>{step.header_markdown()}</sub>")
             body = "".join(step.text)
             if body:
@@ -88,6 +101,8 @@ class TurnOutput:
     def __repr__(self) -> str:
         parts: list[str] = []
         for step in self.steps:
+            if step.switch:
+                parts.append(f"== {step.switch} ==")
             parts.append(f"[{step.header_plain()}]")
             body = "".join(step.text)
             if body:
@@ -112,13 +127,19 @@ class TurnView:
         self._clock = clock
         self._last_render = 0.0
         self._retries = 0
+        self._pending_switch = ""
         self._handle = display(self.output, display_id=True) if live else None
 
     def __call__(self, event: Event) -> None:
         output = self.output
         step = output.steps[-1] if output.steps else None
-        if isinstance(event, StepStarted):
-            output.steps.append(_Step(model=str(event.model), role=event.role))
+        if isinstance(event, ModelSwitched):
+            self._pending_switch = str(event)
+        elif isinstance(event, StepStarted):
+            output.steps.append(_Step(model=str(event.model),
+                                      badge=role_badge(event.role, event.reason),
+                                      switch=self._pending_switch))
+            self._pending_switch = ""
             self._render(force=True)
         elif step is None and not isinstance(event, Notice | TurnFinished):
             return
