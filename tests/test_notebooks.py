@@ -243,3 +243,41 @@ def test_interrupting_a_running_tool_stops_the_turn(kernel, tmp_path):
         assert "KeyboardInterrupt" in result or "interrupted" in result
         reply, _ = execute(kc, "%%goose\nAre you back?")
         assert reply["status"] == "ok"
+
+
+def test_lead_worker_in_a_real_kernel_follows_the_rules(tmp_path):
+    """behaviour.md's worked example: LEAD_TURNS=1, turn 2's worker fails twice."""
+    prompts = ["Load the data.", "Compute the ratio.", "Now the mean.", "And the median."]
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("%load_ext goose_nb")]
+    notebook.cells += [nbformat.v4.new_code_cell(f"%%goose\n{p}") for p in prompts]
+    notebook.cells += [nbformat.v4.new_code_cell("%goose timeline")]
+    with ModelServer() as server:
+        server.queue(
+            openai_reply("Loaded."),
+            openai_reply("", [python_call("a", "ratio = 1 / 0")]),
+            openai_reply("", [python_call("b", "ratio = total / count")]),
+            openai_reply("The data has no rows yet, so there is no ratio."),
+            openai_reply("No mean either."),
+            openai_reply("Nor a median."),
+        )
+        env = server_env(server, tmp_path) | {
+            "GOOSE_LEAD_MODEL": "lead-m", "GOOSE_MODEL": "worker-m", "GOOSE_LEAD_TURNS": "1"}
+        from nbclient import NotebookClient
+
+        client = NotebookClient(notebook, timeout=60, kernel_name="python3",
+                                resources={"metadata": {"path": str(tmp_path)}})
+        client.execute(env=env)
+        asked = server.models_asked()
+    assert asked == ["lead-m", "worker-m", "worker-m", "lead-m", "lead-m", "worker-m"]
+    turn_2 = outputs_of(notebook.cells[2])
+    assert "**WORKER** · `openai/worker-m`" in turn_2
+    assert "⇄ worker → lead: 2 failed steps" in turn_2
+    assert "**LEAD · fallback** · `openai/lead-m`" in turn_2
+    assert "⇄ lead → worker: recovered" in outputs_of(notebook.cells[4])
+    timeline = notebook.cells[5].outputs[0].data
+    assert "| 2 | ⇄ W✗ W✗ ⇄ L |" in timeline["text/markdown"]
+    assert "| 3 | L |" in timeline["text/markdown"]
+    assert "| 4 | ⇄ W |" in timeline["text/markdown"]
+    assert "worker; 0 failures of 2" in timeline["text/plain"]
+    assert "application/vnd.jupyter.widget-view+json" in timeline
