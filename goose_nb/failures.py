@@ -75,7 +75,16 @@ _CORRECTION_PHRASES = (
     "still wrong",
     "still broken",
 )
-_CORRECTION_START = re.compile(r"^\s*(no\s*,|no\s*[.!]|nope\b|wrong\b|incorrect\b)")
+_CORRECTION_START = re.compile(
+    # "No. of rows…" / "No. 5" are the abbreviation of "number", not a "no"
+    r"^\s*(no\s*,|no\s*[.!](?!\s*(?:of\b|\d))|nope\b|wrong\b|incorrect\b)"
+)
+#: whole words only ("country again", "try against" are not "try again"), and "broken
+#: down / out / up / into" is how data is split, not a complaint
+_CORRECTION_PHRASE = re.compile(
+    r"(?<!\w)(?:" + "|".join(re.escape(p) for p in _CORRECTION_PHRASES) + r")(?!\w)"
+    r"(?!(?<=broken)\s(?:down|out|up|into)\b)"
+)
 
 
 def normalise_prompt(text: str) -> str:
@@ -91,4 +100,4 @@ def is_user_correction(prompt: str) -> bool:
     which is where a judgement of the answer actually is.
     """
     text = normalise_prompt(prompt)
-    return bool(_CORRECTION_START.match(text)) or any(p in text for p in _CORRECTION_PHRASES)
+    return bool(_CORRECTION_START.match(text) or _CORRECTION_PHRASE.search(text))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from goose_nb.failures import Failure
-from goose_nb.tools.base import Tool, ToolContext, ToolOutcome
+from goose_nb.tools.base import Tool, ToolContext, ToolOutcome, cap
 
 MAX_READ_BYTES = 200_000
 MAX_READ_LINES = 2_000
@@ -59,7 +59,7 @@ async def read_file(args: ReadFileArgs, context: ToolContext) -> ToolOutcome:
     end = min(args.end_line or len(lines), len(lines), args.start_line + MAX_READ_LINES - 1)
     chosen = lines[args.start_line - 1 : end]
     header = f"{args.path} (lines {args.start_line}-{end} of {len(lines)})"
-    return ToolOutcome(header + "\n" + "\n".join(chosen))
+    return ToolOutcome(cap(header + "\n" + "\n".join(chosen)))  # a line can be megabytes
 
 
 async def write_file(args: WriteFileArgs, context: ToolContext) -> ToolOutcome:
@@ -75,11 +75,14 @@ async def write_file(args: WriteFileArgs, context: ToolContext) -> ToolOutcome:
 async def edit_file(args: EditFileArgs, context: ToolContext) -> ToolOutcome:
     path = context.resolve(args.path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         return ToolOutcome(f"{args.path} is not UTF-8 text", Failure("file_error", "not text"))
     except OSError as error:
         return os_failure(error, args.path)
+    # the model sees and sends "\n"; a CRLF file is edited as such and keeps its CRLF
+    newline = "\r\n" if "\r\n" in raw else "\n"
+    text = raw.replace("\r\n", "\n")
     count = text.count(args.old) if args.old else 0
     if count != 1:
         problem = "does not occur" if count == 0 else f"occurs {count} times"
@@ -90,7 +93,7 @@ async def edit_file(args: EditFileArgs, context: ToolContext) -> ToolOutcome:
             Failure("file_error", "snippet not found" if count == 0 else "snippet not unique"),
         )
     try:
-        path.write_text(text.replace(args.old, args.new, 1), encoding="utf-8")
+        path.write_text(text.replace(args.old, args.new, 1), encoding="utf-8", newline=newline)
     except OSError as error:
         return os_failure(error, args.path)
     return ToolOutcome(f"replaced 1 occurrence in {args.path}")

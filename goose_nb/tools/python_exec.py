@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import itertools
+import linecache
 import reprlib
 import traceback
 from dataclasses import dataclass
@@ -23,7 +25,10 @@ from pydantic import BaseModel, Field
 from goose_nb.failures import Failure
 from goose_nb.tools.base import Tool, ToolContext, ToolOutcome, cap
 
-FILENAME = "<goose-python>"
+#: prefix of the file name each run's code gets (``<goose-python-3>``), as IPython does
+#: for cells: its source goes into ``linecache`` so tracebacks show the model's lines
+FILENAME = "<goose-python"
+_runs = itertools.count(1)
 _TRACEBACK_LINES = 20
 _repr = reprlib.Repr()
 _repr.maxstring = 300
@@ -63,7 +68,9 @@ class PythonRun:
 def _trimmed_traceback(error: BaseException) -> str:
     """Only the frames of the model's code and below, at most the last lines."""
     frames = traceback.extract_tb(error.__traceback__)
-    start = next((i for i, f in enumerate(frames) if f.filename == FILENAME), 0)
+    start = next(
+        (i for i, f in enumerate(frames) if f.filename.startswith(FILENAME)), len(frames)
+    )
     lines = traceback.format_list(frames[start:]) + traceback.format_exception_only(error)
     text = "".join(lines).splitlines()
     return "\n".join(text[-_TRACEBACK_LINES:])
@@ -74,19 +81,25 @@ def execute(code: str, namespace: dict[str, Any]) -> PythonRun:
     ``KeyboardInterrupt``, which must reach the runtime so it can cancel the turn."""
     result = PythonRun()
     stdout, stderr = io.StringIO(), io.StringIO()
-    try:
-        tree = ast.parse(code, filename=FILENAME)
-    except SyntaxError as exc:
+    filename = f"{FILENAME}-{next(_runs)}>"
+    linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
+    try:  # compiling can fail after parsing did: 'return' / 'await' outside function
+        tree = ast.parse(code, filename=filename)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        body = compile(tree, filename, "exec")
+        tail = compile(ast.Expression(last.value), filename, "eval") if last else None
+    # ValueError: null bytes (before 3.12); MemoryError / RecursionError: too deeply nested
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        if isinstance(exc, SyntaxError) and exc.text is None and exc.lineno:
+            exc.text = linecache.getline(filename, exc.lineno) or None  # compile() has none
         result.error = exc
         result.traceback = "".join(traceback.format_exception_only(exc)).rstrip()
         return result
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            exec(compile(tree, FILENAME, "exec"), namespace)
-            if last is not None:
-                expression = ast.Expression(last.value)
-                result.value = eval(compile(expression, FILENAME, "eval"), namespace)
+            exec(body, namespace)
+            if tail is not None:
+                result.value = eval(tail, namespace)
                 result.has_value = result.value is not None
     except Exception as exc:
         result.error = exc

@@ -29,7 +29,12 @@ def _kill(process: asyncio.subprocess.Process) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _report(status: int | str, stdout: bytes, stderr: bytes) -> str:
+async def _read_all(stream: asyncio.StreamReader, sink: bytearray) -> None:
+    while chunk := await stream.read(65_536):
+        sink.extend(chunk)
+
+
+def _report(status: int | str, stdout: bytes | bytearray, stderr: bytes | bytearray) -> str:
     parts = [f"exit status: {status}"]
     for name, data in (("stdout", stdout), ("stderr", stderr)):
         text = data.decode("utf-8", "replace").rstrip()
@@ -47,17 +52,26 @@ async def run_shell(args: ShellArgs, context: ToolContext) -> ToolOutcome:
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
     )
+    # read into buffers that outlive a timeout: what the command printed before it was
+    # stopped is what the model needs to see (a cancelled communicate() loses it)
+    stdout, stderr = bytearray(), bytearray()
+    assert process.stdout is not None and process.stderr is not None
+    reading = asyncio.gather(_read_all(process.stdout, stdout), _read_all(process.stderr, stderr))
+
+    async def finish() -> int:
+        await asyncio.shield(reading)
+        return await process.wait()
+
     try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), args.timeout)
+        status = await asyncio.wait_for(finish(), args.timeout)
     except asyncio.TimeoutError:
         _kill(process)
-        stdout, stderr = await process.communicate()
+        await reading
         report = _report(f"killed after {args.timeout} s", stdout, stderr)
         return ToolOutcome(report, Failure("shell_error", "timeout"))
     except asyncio.CancelledError:
-        _kill(process)
+        _kill(process)  # the readers then meet the end of the pipes and finish
         raise
-    status = process.returncode
     failure = Failure("shell_error", f"exit status {status}") if status else None
     return ToolOutcome(_report(status, stdout, stderr), failure)
 

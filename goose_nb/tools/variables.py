@@ -90,7 +90,7 @@ def list_variables(
     if name is not None:
         if name not in namespace:
             return f"no variable named {name!r}; variables: {', '.join(variables) or '(none)'}"
-        return f"{name}: {describe(namespace[name], rows=10)}"
+        return cap(f"{name}: {describe(namespace[name], rows=10)}")
     if not variables:
         return "(no user variables yet)"
     return cap("\n".join(f"{n}: {describe(v)}" for n, v in variables.items()))
