@@ -60,6 +60,7 @@ class GooseMagics(Magics):
             %goose timeline             which model took each turn and step, and why
             %goose config               resolved settings and where each came from
             %goose config KEY=VALUE ... set notebook overrides (KEY= removes one)
+            %goose settings             the lead/worker settings panel (models, turns)
             %goose reload               re-read the environment and config.yaml
             %goose reset                forget the conversation and the usage totals
             %goose record PATH|off      record every model call into a cassette
@@ -116,6 +117,7 @@ class GooseMagics(Magics):
             "status": self._status,
             "timeline": self._timeline,
             "config": self._config,
+            "settings": self._settings,
             "reload": self._reload,
             "reset": self._reset,
             "record": self._record,
@@ -159,6 +161,15 @@ class GooseMagics(Magics):
             session.set_override(name.strip(), value.strip())
             changed.append(name.strip().upper())
         return config_view(session, only=changed or None)
+
+    def _settings(self, args: list[str]) -> Any:
+        """``%goose settings``: the Lead/Worker Settings panel, with its static forms."""
+        from goose_nb.display.settings_panel import settings_panel
+
+        if args:
+            raise UsageError("%goose settings takes no arguments; use the panel, or "
+                             "%goose config KEY=VALUE")
+        return settings_panel(self.session)
 
     def _reload(self, args: list[str]) -> RichText:
         self.session.reload()

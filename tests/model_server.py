@@ -63,6 +63,8 @@ class ModelServer:
         self.responder: Callable[[ReceivedRequest], Reply] | None = None
         self.requests: list[ReceivedRequest] = []
         self.get_routes: dict[str, Reply] = {}
+        #: the GET requests received (kept apart from ``requests``, the model calls)
+        self.get_requests: list[ReceivedRequest] = []
         self._lock = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -110,6 +112,9 @@ class ModelServer:
                 return
 
             def do_GET(self) -> None:
+                with server._lock:
+                    server.get_requests.append(
+                        ReceivedRequest("GET", self.path, dict(self.headers.items()), b""))
                 reply = server.get_routes.get(self.path)
                 if reply is None:
                     self._send(Reply(404, [b'{"error": "not found"}'],

@@ -28,7 +28,7 @@ from goose_nb.messages import (
     ToolCall,
     Usage,
 )
-from goose_nb.providers.base import HTTPProvider, make_tool_call
+from goose_nb.providers.base import HTTPProvider, make_tool_call, names_in
 from goose_nb.providers.http import Endpoint, normalize_host
 
 API_VERSION = "2023-06-01"
@@ -209,6 +209,20 @@ class AnthropicProvider(HTTPProvider):
         if key:
             headers["x-api-key"] = key.get_secret_value()
         return headers
+
+    @property
+    def models_url(self) -> str:
+        """One page of up to 1000 models (the API's maximum; it defaults to 20)."""
+        return f"{normalize_host(self.settings.anthropic_host)}/v1/models?limit=1000"
+
+    async def list_models(self) -> list[str]:
+        """``GET /v1/models``: ``{"data": [{"type": "model", "id": ...}, ...], "has_more"}``,
+        newest first, as the API orders them."""
+        headers = {"accept": "application/json", "anthropic-version": API_VERSION}
+        key = self.settings.anthropic_api_key
+        if key:
+            headers["x-api-key"] = key.get_secret_value()
+        return names_in(await self.get_json(self.models_url, headers), "data", "id")
 
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {

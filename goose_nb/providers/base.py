@@ -7,7 +7,9 @@ A provider turns a ``ChatRequest`` into a stream of ``TextDelta`` events ending 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
@@ -18,6 +20,11 @@ from goose_nb.config import Settings
 from goose_nb.errors import ProviderError
 from goose_nb.messages import ChatRequest, StreamEvent, ToolCall
 from goose_nb.providers.http import Endpoint, raise_for_status, scrub, transport_error
+
+logger = logging.getLogger("goose_nb.providers")
+
+#: seconds a model list may take, in all (the settings panel offers free text without one)
+LIST_MODELS_TIMEOUT = 2.0
 
 
 class Provider(ABC):
@@ -34,9 +41,36 @@ class Provider(ABC):
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """One attempt at one model call."""
 
+    async def list_models(self) -> list[str]:
+        """The models this provider offers, for pickers; ``[]`` when it cannot say.
+
+        Never raises: an unreachable server, an error status, a timeout or a body of an
+        unexpected shape all give ``[]``, and the caller offers free text instead.
+        """
+        return []
+
     def describe(self) -> dict[str, Any]:
         """Where requests go and with which (scrubbed) headers, for cassettes."""
         return {"provider": self.name}
+
+    async def get_json(self, url: str, headers: dict[str, str] | None = None) -> Any:
+        """GET ``url`` and return its JSON body, or ``None`` on any HTTP, transport or
+        decoding error and after ``LIST_MODELS_TIMEOUT`` seconds in all."""
+
+        async def fetch() -> Any:
+            response = await self.client.get(url, headers=headers or {},
+                                             timeout=LIST_MODELS_TIMEOUT)
+            if not response.is_success:
+                logger.debug("GET %s answered %s", url, response.status_code)
+                return None
+            return response.json()
+
+        try:
+            return await asyncio.wait_for(fetch(), LIST_MODELS_TIMEOUT)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, asyncio.TimeoutError) as exc:
+            detail = scrub(f"{type(exc).__name__}: {exc}", self.settings.secrets())
+            logger.debug("GET %s failed: %s", url, detail)
+            return None
 
 
 class HTTPProvider(Provider):
@@ -104,6 +138,24 @@ class HTTPProvider(Provider):
             for name, value in self.headers().items()
         }
         return {"provider": self.name, "url": self.endpoint.url, "headers": headers}
+
+
+def names_in(data: Any, list_key: str, *fields: str) -> list[str]:
+    """``data[list_key][i][field]`` for each item (the first of ``fields`` that is a
+    non-empty string), in order and without repeats; ``[]`` if ``data`` is not that shape."""
+    items = data.get(list_key) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return []
+    names: dict[str, None] = {}
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        for name in fields:
+            value = item.get(name)
+            if isinstance(value, str) and value.strip():
+                names[value.strip()] = None
+                break
+    return list(names)
 
 
 def parse_arguments(raw: str | dict[str, Any] | None) -> tuple[dict[str, Any] | None, str]:

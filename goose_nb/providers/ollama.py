@@ -25,7 +25,7 @@ from goose_nb.messages import (
     ToolCall,
     Usage,
 )
-from goose_nb.providers.base import HTTPProvider, make_tool_call
+from goose_nb.providers.base import HTTPProvider, make_tool_call, names_in
 from goose_nb.providers.http import Endpoint, normalize_host
 
 
@@ -111,6 +111,12 @@ class OllamaProvider(HTTPProvider):
 
     def headers(self) -> dict[str, str]:
         return {"content-type": "application/json"}
+
+    async def list_models(self) -> list[str]:
+        """``GET /api/tags``: ``{"models": [{"name": "qwen3:latest", "model": ...}, ...]}``,
+        the models pulled on this server."""
+        url = f"{normalize_host(self.settings.ollama_host, 'http')}/api/tags"
+        return names_in(await self.get_json(url), "models", "name", "model")
 
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -29,7 +29,7 @@ from goose_nb.messages import (
     ToolCall,
     Usage,
 )
-from goose_nb.providers.base import HTTPProvider, make_tool_call
+from goose_nb.providers.base import HTTPProvider, make_tool_call, names_in
 from goose_nb.providers.http import Endpoint, normalize_host
 
 
@@ -184,6 +184,25 @@ class OpenAIProvider(HTTPProvider):
         if key:
             headers["authorization"] = f"Bearer {key.get_secret_value()}"
         return headers
+
+    @property
+    def models_url(self) -> str:
+        """The models list next to the chat URL: ``.../v1/chat/completions`` gives
+        ``.../v1/models`` (so a prefix such as ``openai/v1/`` is kept); a base path of
+        another shape gives ``{OPENAI_HOST}/v1/models``."""
+        host = normalize_host(self.settings.openai_host)
+        path = self.settings.openai_base_path.strip("/")
+        if path == "chat/completions" or path.endswith("/chat/completions"):
+            return f"{host}/{path.removesuffix('chat/completions')}models"
+        return f"{host}/v1/models"
+
+    async def list_models(self) -> list[str]:
+        """``GET /v1/models``: ``{"object": "list", "data": [{"id": ...}, ...]}``, sorted."""
+        headers = {"accept": "application/json"}
+        key = self.settings.openai_api_key
+        if key:
+            headers["authorization"] = f"Bearer {key.get_secret_value()}"
+        return sorted(names_in(await self.get_json(self.models_url, headers), "data", "id"))
 
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {

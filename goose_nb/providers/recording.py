@@ -49,6 +49,9 @@ class RecordingProvider(Provider):
     def describe(self) -> dict[str, object]:
         return self.inner.describe()
 
+    async def list_models(self) -> list[str]:
+        return await self.inner.list_models()
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         async for event in self.inner.stream(request):
             if isinstance(event, ResponseComplete):

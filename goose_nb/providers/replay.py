@@ -48,6 +48,11 @@ class ReplayProvider(Provider):
         first = self.cassette.interactions[0].request.model if self.cassette.interactions else None
         self.default_model = first or "replay"
 
+    async def list_models(self) -> list[str]:
+        """The models the cassette's requests name, in order of first appearance."""
+        models = (i.request.model for i in self.cassette.interactions)
+        return list(dict.fromkeys(model for model in models if model))
+
     def describe(self) -> dict[str, Any]:
         return {"provider": self.name, "cassette": self.path, "scripted": self.cassette.scripted}
 
