@@ -172,7 +172,8 @@ class Agent:
             session.turns.append(record)
             session.emit(
                 TurnFinished(record.number, record.status, len(record.steps), record.usage,
-                             record.seconds, record.error, record.tool_calls)
+                             record.seconds, record.error, record.tool_calls,
+                             session.turn_cost(record))
             )
         return record
 
@@ -250,6 +251,7 @@ class Agent:
             other_model, other_provider = await session.model_for_role(other)
             if other_model == model:
                 raise
+            record.steps.pop()  # the attempt that failed is replaced, not a step of its own
             session.emit(Notice(
                 f"{model} is unavailable ({exc}); trying this step once on the {other} "
                 f"model {other_model}.", "warning"))

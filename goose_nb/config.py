@@ -65,6 +65,7 @@ class Settings(BaseModel):
     lead_context_limit: int | None = None
     worker_context_limit: int | None = None
     show_cost: bool = True
+    prices: str | None = None
     max_steps: int = 25
 
     @property
@@ -119,6 +120,8 @@ KEYS: tuple[Key, ...] = (
     Key("GOOSE_LEAD_CONTEXT_LIMIT", "lead_context_limit", "int", 1),
     Key("GOOSE_WORKER_CONTEXT_LIMIT", "worker_context_limit", "int", 1),
     Key("GOOSE_NB_SHOW_COST", "show_cost", "bool"),
+    Key("GOOSE_NB_PRICES", "prices", "str",
+        help="YAML file of USD prices per million tokens, for models genai-prices lacks"),
     Key("GOOSE_MAX_STEPS", "max_steps", "int", 1, "model calls allowed in one turn"),
 )
 KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}

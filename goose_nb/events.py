@@ -139,6 +139,7 @@ class TurnFinished:
     seconds: float
     error: str | None = None
     tool_calls: int = 0
+    cost: float | None = None
 
 
 Event = (

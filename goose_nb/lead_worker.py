@@ -86,9 +86,12 @@ class LeadWorkerPolicy:
         """New settings from the notebook, keeping the session's state where it fits."""
         self.config = config
         state = self.state
+        # outside fallback the count stays below the threshold (reaching it *is* fallback):
+        # a lowered threshold must not leave a count that the next failure pushes past it
+        limit = config.failure_threshold if state.in_fallback else config.failure_threshold - 1
         self.state = replace(
             state,
-            failures=min(state.failures, config.failure_threshold),
+            failures=min(state.failures, limit),
             fallback_left=min(state.fallback_left, config.fallback_turns),
         )
 
@@ -108,7 +111,8 @@ class LeadWorkerPolicy:
         if state.in_fallback:
             return f"fallback: {state.fallback_left} of {_turns(config.fallback_turns)} left"
         if state.turn < config.lead_turns:
-            return f"lead: {_turns(config.lead_turns - state.turn)} of initial turns left"
+            left = config.lead_turns - state.turn
+            return f"lead: {left} initial turn{'' if left == 1 else 's'} left"
         return f"worker; {state.failures} failure{'' if state.failures == 1 else 's'} " \
                f"of {config.failure_threshold}"
 
@@ -125,6 +129,9 @@ class LeadWorkerPolicy:
         turn = state.turn + 1
         if turn <= self.config.lead_turns:
             mode: TurnMode = "initial"
+            if state.last_role == "worker" and not state.switch_reason:
+                # GOOSE_LEAD_TURNS was raised past this turn while the worker had it
+                state = replace(state, switch_reason="initial turns")
         elif state.in_fallback:
             mode = "fallback"
         else:
@@ -156,7 +163,8 @@ class LeadWorkerPolicy:
         events.append(FallbackStarted(failures))
         return replace(state, failures=failures, in_fallback=True,
                        fallback_left=self.config.fallback_turns,
-                       switch_reason=f"{failures} failures, the last a user correction")
+                       switch_reason="a user correction" if failures == 1 else
+                       f"{failures} failures, the last a user correction")
 
     def choose(self) -> tuple[Decision, list[PolicyEvent]]:
         """The role for the next step of the current turn, and a switch event when it
@@ -188,7 +196,8 @@ class LeadWorkerPolicy:
                     events.append(FallbackStarted(failures))
                     state = replace(state, in_fallback=True, escalated=True,
                                     fallback_left=self.config.fallback_turns,
-                                    switch_reason=f"{failures} failed steps")
+                                    switch_reason=f"{failures} failed step"
+                                                  f"{'' if failures == 1 else 's'}")
                 state = replace(state, failures=failures)
         self.state = state
         return events

@@ -58,6 +58,7 @@ class GooseMagics(Magics):
             %goose                      the session: status, timeline, usage
             %goose status               models, lead/worker state, turns, tokens
             %goose timeline             which model took each turn and step, and why
+            %goose usage                tokens and cost per model and role, and savings
             %goose config               resolved settings and where each came from
             %goose config KEY=VALUE ... set notebook overrides (KEY= removes one)
             %goose settings             the lead/worker settings panel (models, turns)
@@ -92,7 +93,7 @@ class GooseMagics(Magics):
         if not prompt.strip():
             raise UsageError("the %%goose cell is empty: write your prompt in the cell body")
         session.settings  # noqa: B018 - raises a configuration error before any output
-        view = TurnView(live=in_kernel())
+        view = TurnView(live=in_kernel(), show_cost=session.settings.show_cost)
         unsubscribe = session.subscribe(view)
         try:
             session.ask(prompt)
@@ -116,6 +117,7 @@ class GooseMagics(Magics):
             "overview": self._overview,
             "status": self._status,
             "timeline": self._timeline,
+            "usage": self._usage,
             "config": self._config,
             "settings": self._settings,
             "reload": self._reload,
@@ -138,11 +140,19 @@ class GooseMagics(Magics):
         display(self._status(args))
         if self.session.turns:
             display(self._timeline(args))
+            display(self._usage(args))
 
     def _status(self, args: list[str]) -> RichText:
         from goose_nb.display.status import status_view
 
         return status_view(self.session)
+
+    def _usage(self, args: list[str]) -> RichText:
+        from goose_nb.display.usage import usage_view
+
+        session = self.session
+        return usage_view(session.usage, session.settings.show_cost, session.lead_model(),
+                          session.price_book())
 
     def _timeline(self, args: list[str]) -> Any:
         from goose_nb.display.timeline import timeline_view

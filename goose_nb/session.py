@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import httpx
 
     from goose_nb.agent import TurnRecord
+    from goose_nb.pricing import PriceBook
     from goose_nb.providers.base import Provider
     from goose_nb.providers.http import RetryPolicy
     from goose_nb.providers.recording import CassetteRecorder
@@ -92,6 +93,7 @@ class Session:
         self._detected_provider: str | None = None
         #: the lead/worker state machine; None while lead/worker mode is off
         self.policy: LeadWorkerPolicy | None = None
+        self._price_book: PriceBook | None = None
         self._busy = threading.Lock()
         for name, value in (overrides or {}).items():
             self.set_override(name, value)
@@ -110,6 +112,7 @@ class Session:
             self._config_error = exc
         self._providers.clear()
         self._detected_provider = None
+        self._price_book = None
         apply_rust_log(os.environ if self._environ is None else self._environ)
         if self._resolved is not None:
             self._configure_policy(self._resolved.settings)
@@ -250,6 +253,40 @@ class Session:
         from goose_nb.context import load_hints
 
         return load_hints(Path.cwd(), Path.home())
+
+    def price_book(self) -> PriceBook:
+        """Prices for this session's models (``GOOSE_NB_PRICES`` over genai-prices); a bad
+        prices file is a ``ConfigError``."""
+        if self._price_book is None:
+            from goose_nb.pricing import PriceBook
+
+            self._price_book = PriceBook.from_settings(self.settings)
+        return self._price_book
+
+    def turn_cost(self, turn: TurnRecord) -> float | None:
+        """What a turn's steps cost; None when a price is unknown (or the prices file is
+        broken: the footer then shows no figure, and ``%goose usage`` says why)."""
+        try:
+            book = self.price_book()
+        except ConfigError:
+            return None
+        total = 0.0
+        for step in turn.steps:
+            cost = book.cost(step.model, step.usage)
+            if cost is None:
+                return None
+            total += cost
+        return total
+
+    def lead_model(self) -> ModelRef | None:
+        """The lead model when lead/worker is on (its provider as far as it is known)."""
+        settings = self.settings
+        if not settings.lead_model:
+            return None
+        provider = settings.lead_provider or settings.provider or self._detected_provider
+        # provider not known before the first turn: the price table guesses it from the
+        # model name, as it does for replayed models
+        return ModelRef(provider=provider or "replay", model=settings.lead_model)
 
     def context_limit(self, model: str, role: Role | None = None) -> int:
         """The window to trim to: the role's own limit, else GOOSE_CONTEXT_LIMIT, else the

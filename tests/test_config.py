@@ -59,6 +59,7 @@ TABLE: dict[str, tuple[str, object]] = {
     "GOOSE_LEAD_CONTEXT_LIMIT": ("lead_context_limit", None),
     "GOOSE_WORKER_CONTEXT_LIMIT": ("worker_context_limit", None),
     "GOOSE_NB_SHOW_COST": ("show_cost", True),
+    "GOOSE_NB_PRICES": ("prices", None),  # goose_nb's own: user prices (pricing.py)
     "GOOSE_MAX_STEPS": ("max_steps", 25),
 }
 INT_KEYS = [key for key in KEYS if key.kind == "int"]

@@ -247,3 +247,37 @@ def test_retried_stream_shows_only_the_final_answer(goose, shell, server):
     assert result.error_in_exec is None
     assert "complete answer" in text and "partial" not in text
     assert "1 retry" in text
+
+
+def test_costs_in_footer_and_usage_with_savings(goose, shell, server, monkeypatch):
+    monkeypatch.setenv("GOOSE_MODEL", "gpt-4o-mini")
+    monkeypatch.setenv("GOOSE_LEAD_MODEL", "gpt-4o")
+    monkeypatch.setenv("GOOSE_LEAD_TURNS", "1")
+    run(shell, "%goose reload")
+    server.queue(openai_reply("planned", usage=(1000, 500)),
+                 openai_reply("done", usage=(4000, 2000)))
+    _, first = run(shell, "%%goose\nPlan it.")
+    _, second = run(shell, "%%goose\nDo it.")
+    assert "**LEAD** · `openai/gpt-4o`" in first
+    assert "**WORKER** · `openai/gpt-4o-mini`" in second
+    assert "⇄ lead → worker: initial turns done" in second
+    assert "\\$0." in first  # the footer's cost, escaped for Markdown
+    _, usage = run(shell, "%goose usage")
+    assert "openai/gpt-4o-mini" in usage and "worker" in usage
+    assert "saved" in usage
+    _, overview = run(shell, "%goose")
+    assert "goose_nb timeline" in overview and "saved" in overview
+    _, status = run(shell, "%goose status")
+    assert "| lead/worker | worker; 0 failures of 2 |" in status
+
+
+def test_show_cost_false_hides_every_money_figure(goose, shell, server, monkeypatch):
+    monkeypatch.setenv("GOOSE_MODEL", "gpt-4o-mini")
+    monkeypatch.setenv("GOOSE_LEAD_MODEL", "gpt-4o")
+    monkeypatch.setenv("GOOSE_NB_SHOW_COST", "false")
+    run(shell, "%goose reload")
+    server.queue(openai_reply("fine", usage=(1000, 500)))
+    _, turn = run(shell, "%%goose\nhello")
+    _, usage = run(shell, "%goose usage")
+    assert "$" not in turn and "$" not in usage
+    assert "1,000" in usage  # tokens stay

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from goose_nb.display.tool_block import ToolBlock
+from goose_nb.display.usage import format_cost
 from goose_nb.events import (
     AnswerDelta,
     Event,
@@ -29,6 +30,7 @@ from goose_nb.events import (
 from goose_nb.messages import Usage
 
 MAX_UPDATES_PER_SECOND = 15
+ESCAPED_DOLLAR = "\\$"
 
 
 def plural(count: int, word: str) -> str:
@@ -36,12 +38,17 @@ def plural(count: int, word: str) -> str:
 
 
 def format_footer(
-    steps: int, usage: Usage, seconds: float, retries: int = 0, tool_calls: int = 0
+    steps: int, usage: Usage, seconds: float, retries: int = 0, tool_calls: int = 0,
+    cost: str = "",
 ) -> str:
+    """``2 steps · 1 tool call · 120 in / 40 out tokens · $0.0012 · 1.3 s``"""
     parts = [plural(steps, "step")]
     if tool_calls:
         parts.append(plural(tool_calls, "tool call"))
-    parts += [f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens", f"{seconds:.1f} s"]
+    parts.append(f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens")
+    if cost:
+        parts.append(cost)
+    parts.append(f"{seconds:.1f} s")
     if retries:
         parts.append(f"{retries} retr{'ies' if retries != 1 else 'y'}")
     return " · ".join(parts)
@@ -95,7 +102,8 @@ class TurnOutput:
                 parts.append(f"<sub>{step.status}</sub>")
         parts += [f"> {notice}" for notice in self.notices]
         if self.footer:
-            parts.append(f"<sub>{self.footer}</sub>")
+            # "$" starts maths in Jupyter's Markdown: escaped, a cost stays a cost
+            parts.append(f"<sub>{self.footer.replace('$', ESCAPED_DOLLAR)}</sub>")
         return "\n\n".join(parts)
 
     def __repr__(self) -> str:
@@ -119,11 +127,15 @@ class TurnOutput:
 class TurnView:
     """Listens to one turn's events and keeps its display up to date."""
 
-    def __init__(self, *, live: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, live: bool = True, show_cost: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         from IPython.display import display
 
         self.output = TurnOutput()
         self.live = live
+        self.show_cost = show_cost
         self._clock = clock
         self._last_render = 0.0
         self._retries = 0
@@ -172,8 +184,10 @@ class TurnView:
         output = self.output
         if event.status == "error" and not output.steps:
             return  # nothing was shown; the error line says it all
+        # an unknown price is left out of the footer; %goose usage says which model lacks one
+        cost = format_cost(event.cost) if self.show_cost and event.cost is not None else ""
         output.footer = format_footer(event.steps, event.usage, event.seconds, self._retries,
-                                      event.tool_calls)
+                                      event.tool_calls, cost)
         if event.status == "interrupted":
             output.footer = f"interrupted · {output.footer}"
         elif event.status == "error":
