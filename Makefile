@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/stream_overhead.py
+	$(BIN)/python benchmarks/lead_worker_cost.py
 
 clean:
 	rm -rf $(VENV) output build *.egg-info
