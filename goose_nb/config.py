@@ -247,7 +247,7 @@ def mask_secret(secret: SecretStr | None) -> str:
     value = secret.get_secret_value()
     if len(value) < 16:
         return "…(set)"
-    prefix = value[: value.find("-") + 1] if 0 < value.find("-") <= 3 else ""
+    prefix = value[: value.find("-") + 1] if 0 < value.find("-") <= 2 else ""  # "sk-"
     return f"{prefix}…{value[-4:]}"
 
 

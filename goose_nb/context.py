@@ -66,7 +66,11 @@ def load_hints(cwd: Path, home: Path) -> str:
     return "\n\n".join(texts)
 
 
-def build_system_prompt(tools: Sequence[ToolSpec], hints: str = "", digest: str = "") -> str:
+def build_system_prompt(
+    tools: Sequence[ToolSpec], hints: str = "", digest: str = "", instructions: str = ""
+) -> str:
+    """The system prompt: who and where, the tools, the user's hints, the digest of trimmed
+    turns, and this run's own instructions (a recipe's, a subagent's task context)."""
     parts = [SYSTEM_PROMPT]
     if tools:
         listed = "\n".join(f"- {tool.name}: {tool.description}" for tool in tools)
@@ -77,6 +81,8 @@ def build_system_prompt(tools: Sequence[ToolSpec], hints: str = "", digest: str 
         parts.append(f"Hints from the user's .goosehints files:\n{hints}")
     if digest:
         parts.append(f"Earlier turns of this session, trimmed to save context:\n{digest}")
+    if instructions:
+        parts.append(instructions)
     return "\n\n".join(parts)
 
 

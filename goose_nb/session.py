@@ -35,12 +35,12 @@ from goose_nb.usage import UsageLedger
 if TYPE_CHECKING:
     import httpx
 
-    from goose_nb.agent import TurnRecord
     from goose_nb.pricing import PriceBook
     from goose_nb.providers.base import Provider
     from goose_nb.providers.http import RetryPolicy
     from goose_nb.providers.recording import CassetteRecorder
     from goose_nb.tools.runner import Approver, ToolRunner
+    from goose_nb.turns import TurnOptions, TurnRecord
 
 logger = logging.getLogger("goose_nb.session")
 
@@ -300,21 +300,21 @@ class Session:
 
     # turns ---------------------------------------------------------------------------
 
-    def ask(self, prompt: str) -> TurnRecord:
+    def ask(self, prompt: str, options: TurnOptions | None = None) -> TurnRecord:
         """Run one turn and wait for it (from the main thread, e.g. a notebook cell)."""
         from goose_nb.agent import Agent
 
         prompt = self._check_prompt(prompt)
         with self._exclusive():
-            return self.runtime.run(Agent(self).run_turn(prompt))
+            return self.runtime.run(Agent(self, options=options).run_turn(prompt))
 
-    async def aask(self, prompt: str) -> TurnRecord:
+    async def aask(self, prompt: str, options: TurnOptions | None = None) -> TurnRecord:
         """Run one turn from async code (any event loop, including the notebook's)."""
         from goose_nb.agent import Agent
 
         prompt = self._check_prompt(prompt)
         with self._exclusive():
-            return await self.runtime.arun(Agent(self).run_turn(prompt))
+            return await self.runtime.arun(Agent(self, options=options).run_turn(prompt))
 
     def _check_prompt(self, prompt: str) -> str:
         if not prompt or not prompt.strip():
