@@ -124,7 +124,7 @@ class Agent:
 
     async def _loop(self, record: TurnRecord, state: TurnState) -> None:
         conversation, options = self.conversation, self.options
-        runner = self.runner or self.session.tool_runner()
+        runner = self.runner or self.session.main_tool_runner()
         tools = runner.specs()
         max_steps = options.max_steps or self.session.settings.max_steps
         schema = self.schema

@@ -123,6 +123,19 @@ class StepFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class SubagentStarted:
+    task_id: str
+    prompt: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubagentFinished:
+    task_id: str
+    status: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """Something the user should see that is neither answer nor error."""
 
@@ -155,6 +168,8 @@ Event = (
     | ToolCallFinished
     | StepClassified
     | StepFailed
+    | SubagentStarted
+    | SubagentFinished
     | Notice
     | TurnFinished
 )

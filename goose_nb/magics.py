@@ -83,6 +83,67 @@ class GooseMagics(Magics):
         except GooseError as exc:
             raise UsageError(str(exc)) from None
 
+    @line_cell_magic
+    def goose_subagents(self, line: str, cell: str | None = None) -> Any:
+        """Run tasks in independent subagents, in sequence or in parallel.
+
+        A YAML list in the cell, one task per item (no model is needed to split them)::
+
+            %%goose_subagents --parallel --timeout 2m
+            - Summarise sales.csv in three bullet points
+            - prompt: Plot monthly revenue from sales.csv to revenue.png
+              max_turns: 5
+            - recipe: data-profiler
+              params: {variable: df}
+
+        Or a request in words, which the model splits into tasks itself::
+
+            %goose_subagents Use 2 subagents to create hello.html and goodbye.html in parallel
+
+        Flags: --parallel / --sequential, --timeout 7m (s or m), --max-turns N,
+        --max-concurrency N. Without flags the words decide: "in parallel",
+        "simultaneously", "at the same time" run in parallel; "timeout after 90 seconds"
+        and "limit each to 5 turns" set the limits. Defaults: sequential,
+        GOOSE_SUBAGENT_TIMEOUT (300 s), GOOSE_SUBAGENT_MAX_TURNS (10).
+
+        Returns the summary: ``summary = _`` in the next cell, and ``summary.model_dump()``
+        is ``{"execution_summary": ..., "task_results": [...]}``. Python code of parallel
+        subagents runs on the kernel's main thread one call at a time; each subagent has a
+        shallow copy of your namespace, so it can read your variables but not replace them.
+        """
+        from goose_nb.display.subagents import SubagentProgress
+        from goose_nb.display.turn import TurnView
+        from goose_nb.errors import GooseError, TurnInterrupted
+        from goose_nb.subagent_magic import parse_request, words_fill_in
+        from goose_nb.subagent_spec import parse_task_list
+
+        try:
+            session = self.session
+            request = parse_request(line, cell)
+            tasks = parse_task_list(request.text) if cell is not None else None
+            if tasks is None:
+                request = words_fill_in(request)
+            limits = session.subagent_limits(request.mode or "sequential", request.timeout,
+                                             request.max_turns, request.max_concurrency)
+            progress = SubagentProgress(live=in_kernel())
+            unsubscribe = session.subscribe(progress)
+            try:
+                if tasks is not None:
+                    return session.run_subagents(tasks, limits=limits)
+                view = TurnView(live=in_kernel(), show_cost=session.settings.show_cost)
+                unsubscribe_view = session.subscribe(view)
+                try:
+                    return session.delegate(request.text, limits, request.mode)
+                finally:
+                    unsubscribe_view()
+            finally:
+                unsubscribe()
+        except TurnInterrupted:
+            raise UsageError("subagents interrupted; the session is ready for the next cell"
+                             ) from None
+        except GooseError as exc:
+            raise UsageError(str(exc)) from None
+
     # %%goose -----------------------------------------------------------------------
 
     def _run_prompt(self, prompt: str) -> None:

@@ -189,6 +189,10 @@ class PriceBook:
     itself is computed for each usage, since tiered prices depend on the request's size."""
 
     def __init__(self, user_prices: Mapping[str, Price] | None = None) -> None:
+        # its bundled table takes ~0.3 s to load: the session builds the book on the main
+        # thread before a turn, so that load never stalls the turns' event loop
+        import genai_prices  # noqa: F401
+
         self._user = dict(user_prices or {})
         self._pricers: dict[ModelRef, tuple[_Pricer, str] | None] = {}
 

@@ -7,10 +7,11 @@ use it directly (``Session().ask("...")``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
     from goose_nb.providers.base import Provider
     from goose_nb.providers.http import RetryPolicy
     from goose_nb.providers.recording import CassetteRecorder
+    from goose_nb.subagent_spec import Mode, SubagentSummary, SubagentTask
+    from goose_nb.subagents import RunLimits
+    from goose_nb.tools import Tool
     from goose_nb.tools.runner import Approver, ToolRunner
     from goose_nb.turns import TurnOptions, TurnRecord
 
@@ -237,16 +241,33 @@ class Session:
 
     # what the agent works with -----------------------------------------------------
 
-    def tool_runner(self) -> ToolRunner:
-        """The builtin tools, acting on this session's namespace, under its approval mode."""
+    def tool_runner(
+        self,
+        namespace: dict[str, Any] | None = None,
+        extra_tools: Sequence[Tool] = (),
+        refused: Mapping[str, str] | None = None,
+    ) -> ToolRunner:
+        """The builtin tools (plus ``extra_tools``) under the session's approval mode,
+        acting on ``namespace`` (by default the user's own)."""
         from goose_nb.tools import BUILTIN_TOOLS, ToolContext
         from goose_nb.tools.approval import input_approver
         from goose_nb.tools.runner import ToolRunner
 
-        context = ToolContext(namespace=self.namespace, run_in_main=self.runtime.call_in_main,
-                              cwd=Path.cwd(), hidden=self.hidden_names)
+        context = ToolContext(namespace=self.namespace if namespace is None else namespace,
+                              run_in_main=self.runtime.call_in_main, cwd=Path.cwd(),
+                              hidden=self.hidden_names)
         approver = self.approver or input_approver(self.runtime.call_in_main)
-        return ToolRunner(BUILTIN_TOOLS, context, self.settings.mode, approver)
+        return ToolRunner([*BUILTIN_TOOLS, *extra_tools], context, self.settings.mode, approver,
+                          refused)
+
+    def main_tool_runner(self) -> ToolRunner:
+        """The main agent's tools: the builtins, and with ``ALPHA_FEATURES`` on the subagent
+        tools, so the model itself may delegate."""
+        if not self.settings.alpha_features:
+            return self.tool_runner()
+        from goose_nb.subagent_tools import SubagentToolbox
+
+        return self.tool_runner(extra_tools=SubagentToolbox(self).tools)
 
     def hints(self) -> str:
         """The user's ``.goosehints`` (Goose config folder, then the current folder)."""
@@ -316,11 +337,80 @@ class Session:
         with self._exclusive():
             return await self.runtime.arun(Agent(self, options=options).run_turn(prompt))
 
+    def run_subagents(
+        self,
+        tasks: Sequence[SubagentTask | str | Mapping[str, Any]],
+        *,
+        parallel: bool = False,
+        timeout: float | None = None,
+        max_turns: int | None = None,
+        max_concurrency: int | None = None,
+        limits: RunLimits | None = None,
+    ) -> SubagentSummary:
+        """Run tasks (prompt strings, task mappings or ``SubagentTask``) in subagents and
+        wait for the summary. Unset limits come from the GOOSE_SUBAGENT_* settings;
+        ``limits`` gives them all at once."""
+        from goose_nb.subagent_spec import SubagentTask
+        from goose_nb.subagents import run_subagents
+
+        parsed = [t if isinstance(t, SubagentTask) else
+                  SubagentTask(prompt=t) if isinstance(t, str) else SubagentTask(**t)
+                  for t in tasks]
+        if not parsed:
+            raise GooseError("no subagent tasks given")
+        limits = limits or self.subagent_limits("parallel" if parallel else "sequential",
+                                                timeout, max_turns, max_concurrency)
+        self._prepare_prices()
+        with self._exclusive():
+            return self.runtime.run(run_subagents(self, parsed, limits))
+
+    def delegate(self, prompt: str, limits: RunLimits, forced_mode: Mode | None = None
+                 ) -> SubagentSummary:
+        """A natural-language request the model splits into subagent tasks itself, as a
+        turn of the main agent with the subagent tools; returns the last run's summary."""
+        from goose_nb.agent import Agent
+        from goose_nb.subagent_tools import CREATE_TOOL, EXECUTE_TOOL, SubagentToolbox
+        from goose_nb.turns import TurnOptions
+
+        prompt = self._check_prompt(prompt)
+        toolbox = SubagentToolbox(self, limits, forced_mode)
+        mode = f" in {forced_mode} mode" if forced_mode else ""
+        options = TurnOptions(instructions=(
+            "The user wants this done by subagents: split the request into independent "
+            f"tasks with {CREATE_TOOL}, run them with {EXECUTE_TOOL}{mode}, then report "
+            "what they did."))
+        agent = Agent(self, options=options, runner=self.tool_runner(extra_tools=toolbox.tools))
+        with self._exclusive():
+            self.runtime.run(agent.run_turn(prompt))
+        if toolbox.last_summary is None:
+            raise GooseError("the model answered without starting any subagents; say how to "
+                             "split the work, or give the tasks as a YAML list")
+        return toolbox.last_summary
+
+    def subagent_limits(
+        self, mode: Mode, timeout: float | None = None, max_turns: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> RunLimits:
+        """A run's limits: the given ones, else the GOOSE_SUBAGENT_* settings."""
+        from goose_nb.subagents import RunLimits
+
+        settings = self.settings
+        return RunLimits(mode=mode, timeout=timeout or float(settings.subagent_timeout),
+                         max_turns=max_turns or settings.subagent_max_turns,
+                         max_concurrency=max_concurrency or settings.subagent_max_concurrency)
+
     def _check_prompt(self, prompt: str) -> str:
         if not prompt or not prompt.strip():
             raise GooseError("the prompt is empty: write what you want the agent to do")
         _ = self.settings  # a configuration error is reported before anything starts
+        self._prepare_prices()
         return prompt.strip()
+
+    def _prepare_prices(self) -> None:
+        """Load the price table now, on the calling thread, not mid-turn on the loop; a
+        broken prices file only costs the cost figures (``%goose usage`` names it)."""
+        with contextlib.suppress(ConfigError):
+            self.price_book()
 
     def _exclusive(self) -> threading.Lock:
         if self._busy.locked():

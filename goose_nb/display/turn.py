@@ -128,19 +128,22 @@ class TurnView:
     """Listens to one turn's events and keeps its display up to date."""
 
     def __init__(
-        self, *, live: bool = True, show_cost: bool = True,
+        self, *, live: bool = True, show: bool = True, show_cost: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``live``: update one display in place as events come; ``show=False``: display
+        nothing, only build ``output`` (a subagent's transcript)."""
         from IPython.display import display
 
         self.output = TurnOutput()
-        self.live = live
+        self.live = live and show
+        self.show = show
         self.show_cost = show_cost
         self._clock = clock
         self._last_render = 0.0
         self._retries = 0
         self._pending_switch = ""
-        self._handle = display(self.output, display_id=True) if live else None
+        self._handle = display(self.output, display_id=True) if self.live else None
 
     def __call__(self, event: Event) -> None:
         output = self.output
@@ -207,7 +210,7 @@ class TurnView:
         """The final, complete render (or the only one, where updates are not live)."""
         if self._handle is not None:
             self._handle.update(self.output)
-        else:
+        elif self.show:
             from IPython.display import display
 
             display(self.output)

@@ -8,7 +8,7 @@ and can correct, plus a ``Failure`` for the lead/worker policy.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -56,8 +56,11 @@ class ToolRunner:
         context: ToolContext,
         mode: ApprovalMode,
         approver: Approver,
+        refused: Mapping[str, str] | None = None,
     ) -> None:
         self.tools = {tool.name: tool for tool in tools}
+        #: tools that exist elsewhere but not here, and why (subagents cannot spawn)
+        self.refused = dict(refused or {})
         self.context = context
         self.mode = mode
         self.approver = approver
@@ -73,6 +76,9 @@ class ToolRunner:
         return result, outcome.failure
 
     async def _outcome(self, call: ToolCall) -> ToolOutcome:
+        if call.name in self.refused:
+            return ToolOutcome(f"{call.name} is not available: {self.refused[call.name]}",
+                               Failure("unknown_tool", call.name))
         tool = self.tools.get(call.name) if self.mode != "chat" else None
         if tool is None:
             available = ", ".join(self.tools) if self.mode != "chat" else "none (chat mode)"

@@ -1,0 +1,110 @@
+"""Subagent runs as the user sees them: live progress, then the summary.
+
+The summary is one row per task (status, model(s), turns, tokens, cost, duration) and a
+collapsed transcript of what each subagent did; as a widget the transcripts are an
+accordion, and the static forms use ``<details>`` so a saved notebook keeps them folded.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from goose_nb.display.rich import RichText, table
+from goose_nb.display.usage import format_cost
+from goose_nb.display.widgets import WithFallback
+from goose_nb.events import Event, SubagentFinished, SubagentStarted
+
+if TYPE_CHECKING:
+    from goose_nb.subagent_spec import SubagentSummary, TaskResult
+
+STATUS_MARKS = {"success": "✓", "failed": "✗", "timeout": "⏱", "running": "…"}
+HEADERS = ["task", "status", "model(s)", "turns", "tokens in / out", "cost", "time"]
+
+
+def _row(result: TaskResult, show_cost: bool) -> list[str]:
+    detail = result.detail
+    models = ", ".join(str(m) for m in detail.models) or "—"
+    row = [result.task_id, f"{STATUS_MARKS[result.status]} {result.status}", models,
+           str(detail.steps), f"{detail.usage.input_tokens:,} / {detail.usage.output_tokens:,}"]
+    row += [format_cost(detail.cost)] if show_cost else []
+    return [*row, f"{detail.seconds:.1f} s"]
+
+
+def _outcome(result: TaskResult) -> str:
+    return result.result if result.status == "success" else f"error: {result.error}"
+
+
+def summary_forms(summary: SubagentSummary, show_cost: bool = True) -> tuple[RichText, str]:
+    """(Markdown + plain text, HTML) of a run's summary."""
+    totals = summary.execution_summary
+    title = (f"Subagents ({summary.mode}): {totals.successful_tasks} of {totals.total_tasks} "
+             f"succeeded in {totals.execution_time_seconds:.1f} s")
+    headers = HEADERS if show_cost else [h for h in HEADERS if h != "cost"]
+    rows = [_row(result, show_cost) for result in summary.task_results]
+    grid = table(title, headers, rows)
+    md, plain = [grid.markdown.replace("$", "\\$")], [grid.plain]
+    page = [f"<div><b>{html.escape(title)}</b><table><tr>"
+            + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
+    for result, row in zip(summary.task_results, rows, strict=True):
+        outcome = _outcome(result)
+        detail = result.detail
+        md.append(f"<details><summary>{html.escape(result.task_id)}: "
+                  f"{html.escape(detail.prompt[:80])}</summary>\n\n**Result:** {outcome}\n\n"
+                  f"{detail.transcript_markdown}\n\n</details>")
+        plain.append(f"\n[{result.task_id}] {detail.prompt[:80]}\n  → {outcome}")
+        page.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>")
+    page.append("</table>")
+    for result in summary.task_results:
+        page.append(f"<details><summary>{html.escape(result.task_id)}: "
+                    f"{html.escape(_outcome(result)[:120])}</summary><pre>"
+                    f"{html.escape(result.detail.transcript_plain)}</pre></details>")
+    page.append("</div>")
+    return RichText("\n\n".join(md), "\n".join(plain)), "".join(page)
+
+
+def summary_view(summary: SubagentSummary, show_cost: bool = True) -> WithFallback:
+    """The summary as a widget (table plus one collapsed transcript per task)."""
+    static, page = summary_forms(summary, show_cost)
+
+    def make_widget() -> Any:
+        import ipywidgets
+
+        grid = page.split("</table>")[0] + "</table></div>"
+        transcripts = ipywidgets.Accordion(children=[
+            ipywidgets.HTML(f"<b>Result:</b> {html.escape(_outcome(r))}<pre>"
+                            f"{html.escape(r.detail.transcript_plain)}</pre>")
+            for r in summary.task_results
+        ])
+        for index, result in enumerate(summary.task_results):
+            transcripts.set_title(index, f"{result.task_id}: {result.detail.prompt[:60]}")
+        return ipywidgets.VBox([ipywidgets.HTML(grid), transcripts])
+
+    return WithFallback(make_widget, static, page)
+
+
+class SubagentProgress:
+    """A live table of the run's tasks while they work (one display, updated in place)."""
+
+    def __init__(self, live: bool) -> None:
+        from IPython.display import display
+
+        self.rows: dict[str, list[str]] = {}
+        self._handle = display(self._render(), display_id=True) if live else None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, SubagentStarted):
+            self.rows[event.task_id] = [event.task_id, "… running", event.prompt[:70], ""]
+        elif isinstance(event, SubagentFinished) and event.task_id in self.rows:
+            row = self.rows[event.task_id]
+            row[1] = f"{STATUS_MARKS.get(event.status, '?')} {event.status}"
+            row[3] = f"{event.seconds:.1f} s"
+        else:
+            return
+        if self._handle is not None:
+            self._handle.update(self._render())
+
+    def _render(self) -> RichText:
+        done = sum(not row[1].startswith("…") for row in self.rows.values())
+        return table(f"Subagents: {done} of {len(self.rows)} done",
+                     ["task", "status", "prompt", "time"], list(self.rows.values()))

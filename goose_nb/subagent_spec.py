@@ -1,0 +1,187 @@
+"""What a subagent run is asked to do, and what it reports (behaviour.md §4).
+
+Tasks come either as a YAML list in the cell (no model needed to split them, so a notebook
+re-runs the same) or from the model through the subagent tools. Mode and limits come from
+flags, or from the prompt's own words ("in parallel", "timeout after 7 minutes", "limit
+each to 5 turns"), as Goose users are used to saying them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from goose_nb.errors import GooseError
+from goose_nb.messages import ModelRef, Usage
+
+Mode = Literal["sequential", "parallel"]
+TaskStatus = Literal["success", "failed", "timeout"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?)?\s*$")
+_PARALLEL_WORDS = re.compile(r"\b(parallel|simultaneous(ly)?|at the same time|concurrent(ly)?)\b")
+_SEQUENTIAL_WORDS = re.compile(r"\b(sequential(ly)?|one after (the )?other|in sequence|"
+                               r"first\b.*\bthen|after)\b", re.DOTALL)
+_TIMEOUT_WORDS = re.compile(
+    r"time ?out (?:after|of|in)?\s*(\d+(?:\.\d+)?)\s*(seconds?|secs?|s|minutes?|mins?|m)\b")
+_TURN_WORDS = re.compile(r"\b(?:limit|cap|restrict)\w*\b[^.]*?\bto\s+(\d+)\s+turns?\b"
+                         r"|\b(?:max(?:imum)?|at most)\s+(\d+)\s+turns?\b")
+
+
+def parse_duration(value: str | float | int, *, what: str = "timeout") -> float:
+    """Seconds from ``90``, ``"90s"``, ``"7m"``, ``"1.5 minutes"``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value).lower())
+        if not match:
+            raise GooseError(f"{what} {value!r} is not a duration: use seconds or a suffix, "
+                             "e.g. 90s or 7m")
+        seconds = float(match.group(1)) * (60 if (match.group(2) or "s")[0] == "m" else 1)
+    if seconds <= 0:
+        raise GooseError(f"{what} must be more than 0 seconds, not {value!r}")
+    return seconds
+
+
+def mode_from_words(text: str) -> Mode | None:
+    """``parallel`` when the prompt asks for it; ``sequential`` when it orders the tasks
+    ("first … then", "after"); None when it says neither."""
+    lowered = text.lower()
+    if _PARALLEL_WORDS.search(lowered):
+        return "parallel"
+    if _SEQUENTIAL_WORDS.search(lowered):
+        return "sequential"
+    return None
+
+
+def limits_from_words(text: str) -> tuple[float | None, int | None]:
+    """(timeout in seconds, max turns) a prompt states, each None when it does not."""
+    lowered = text.lower()
+    timeout = None
+    if match := _TIMEOUT_WORDS.search(lowered):
+        timeout = parse_duration(f"{match.group(1)}{match.group(2)[0]}")
+    turns = None
+    if match := _TURN_WORDS.search(lowered):
+        turns = int(match.group(1) or match.group(2))
+    return timeout, turns
+
+
+class SubagentTask(BaseModel):
+    """One task: a prompt, or a recipe with parameters (or both: the prompt then joins
+    the recipe's), and optional limits of its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    prompt: str | None = None
+    recipe: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    timeout: float | None = None
+    max_turns: int | None = Field(default=None, ge=1)
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float | None:
+        try:
+            return None if value is None else parse_duration(value)
+        except GooseError as exc:
+            raise ValueError(str(exc)) from None
+
+    def model_post_init(self, context: Any) -> None:
+        if not (self.prompt and self.prompt.strip()) and not self.recipe:
+            raise ValueError("a task needs a prompt or a recipe")
+
+
+def parse_task_list(body: str) -> list[SubagentTask] | None:
+    """The tasks of a YAML list cell body; None when the body is not a YAML list (it is
+    then a natural-language request). A list with a bad item is an error naming it."""
+    try:
+        data = yaml.safe_load(body)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(data, list):
+        return None
+    tasks = []
+    for index, item in enumerate(data, start=1):
+        try:
+            task = SubagentTask(prompt=item) if isinstance(item, str) else \
+                SubagentTask.model_validate(item)
+        except (ValidationError, ValueError) as exc:
+            reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+            raise GooseError(f"task {index} of the list is not valid: {reason}; give a prompt "
+                             "string, or a mapping with prompt/recipe/params/timeout/"
+                             "max_turns/id") from None
+        tasks.append(task)
+    if not tasks:
+        raise GooseError("the task list is empty: give one task per item")
+    return tasks
+
+
+class TaskDetail(BaseModel):
+    """What the summary widget shows of a task beyond the summary's own fields."""
+
+    prompt: str = ""
+    models: list[ModelRef] = Field(default_factory=list)
+    steps: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    cost: float | None = None
+    seconds: float = 0.0
+    transcript_markdown: str = ""
+    transcript_plain: str = ""
+
+
+class TaskResult(BaseModel):
+    task_id: str
+    status: TaskStatus
+    result: str | None = None
+    error: str | None = None
+    _detail: TaskDetail = PrivateAttr(default_factory=TaskDetail)
+
+    @property
+    def detail(self) -> TaskDetail:
+        return self._detail
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        """``result`` for a success, ``error`` otherwise: never both (behaviour.md §4)."""
+        data: dict[str, Any] = {"task_id": self.task_id, "status": self.status}
+        if self.status == "success":
+            data["result"] = self.result
+        else:
+            data["error"] = self.error
+        return data
+
+
+class ExecutionSummary(BaseModel):
+    total_tasks: int
+    successful_tasks: int
+    failed_tasks: int
+    execution_time_seconds: float
+
+
+class SubagentSummary(BaseModel):
+    """The run's summary; ``model_dump()`` is exactly the dict of behaviour.md §4."""
+
+    execution_summary: ExecutionSummary
+    task_results: list[TaskResult]
+    mode: Mode = "sequential"
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "execution_summary": self.execution_summary.model_dump(),
+            "task_results": [result.model_dump() for result in self.task_results],
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        return self.model_dump()[key]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from goose_nb.display.subagents import summary_view
+
+        return summary_view(self)._repr_mimebundle_(include, exclude)
+
+    def __repr__(self) -> str:
+        from goose_nb.display.subagents import summary_forms
+
+        return summary_forms(self)[0].plain

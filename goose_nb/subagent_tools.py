@@ -1,0 +1,116 @@
+"""The subagent tools the model uses to split a request into tasks and run them.
+
+Named as in Goose (``dynamic_task__create_task``, ``subagent__execute_task``) so that
+prompts written for Goose work here. The run's summary JSON is the tool result the parent
+agent reads; the last summary is kept for the magic to return.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from goose_nb.subagent_spec import Mode, SubagentSummary, SubagentTask
+from goose_nb.subagents import RunLimits, run_subagents
+from goose_nb.tools.base import Tool, ToolContext, ToolOutcome
+
+if TYPE_CHECKING:
+    from goose_nb.session import Session
+
+CREATE_TOOL = "dynamic_task__create_task"
+EXECUTE_TOOL = "subagent__execute_task"
+
+
+class TaskParameters(BaseModel):
+    instructions: str | None = Field(default=None, description="What this subagent must do")
+    recipe: str | None = Field(default=None, description="A recipe to run instead (its name)")
+    params: dict[str, Any] = Field(default_factory=dict, description="The recipe's parameters")
+    timeout: str | None = Field(default=None, description="e.g. '90s' or '7m'")
+    max_turns: int | None = Field(default=None, ge=1, description="Model calls allowed")
+
+
+class CreateTasksArgs(BaseModel):
+    task_parameters: list[TaskParameters] = Field(
+        description="One entry per subagent task", min_length=1)
+
+
+class ExecuteTasksArgs(BaseModel):
+    task_ids: list[str] = Field(description="Ids returned by dynamic_task__create_task",
+                                min_length=1)
+    execution_mode: Literal["sequential", "parallel"] = Field(
+        default="sequential", description="Run the tasks one after the other, or at once")
+
+
+class SubagentToolbox:
+    """The two tools, bound to a session and to one run's limits.
+
+    ``forced_mode`` is the mode the user asked for (a flag, or words in the prompt); it
+    wins over the model's ``execution_mode``.
+    """
+
+    def __init__(
+        self, session: Session, limits: RunLimits | None = None, forced_mode: Mode | None = None
+    ) -> None:
+        settings = session.settings
+        self.session = session
+        self.limits = limits or RunLimits(
+            timeout=float(settings.subagent_timeout), max_turns=settings.subagent_max_turns,
+            max_concurrency=settings.subagent_max_concurrency)
+        self.forced_mode = forced_mode
+        self.tasks: dict[str, SubagentTask] = {}
+        self.last_summary: SubagentSummary | None = None
+        self._numbers = itertools.count(1)
+
+    @property
+    def tools(self) -> list[Tool[Any]]:
+        return [
+            Tool(
+                name=CREATE_TOOL,
+                description=(
+                    "Create subagent tasks: independent agents that each do one task with "
+                    "their own fresh context and report back. Give instructions (or a recipe "
+                    "name with params) per task. Returns the task ids to run with "
+                    f"{EXECUTE_TOOL}."
+                ),
+                arguments=CreateTasksArgs,
+                run=self._create,
+            ),
+            Tool(
+                name=EXECUTE_TOOL,
+                description=(
+                    "Run subagent tasks by id, sequentially or in parallel, and return a JSON "
+                    "summary with each task's status and result."
+                ),
+                arguments=ExecuteTasksArgs,
+                run=self._execute,
+            ),
+        ]
+
+    async def _create(self, args: CreateTasksArgs, context: ToolContext) -> ToolOutcome:
+        ids = []
+        for spec in args.task_parameters:
+            task_id = f"task_{next(self._numbers)}"
+            try:
+                self.tasks[task_id] = SubagentTask(
+                    id=task_id, prompt=spec.instructions, recipe=spec.recipe,
+                    params=spec.params, timeout=spec.timeout, max_turns=spec.max_turns)
+            except ValueError as exc:
+                return ToolOutcome(f"task {len(ids) + 1} is not valid: {exc}")
+            ids.append(task_id)
+        return ToolOutcome(json.dumps({"task_ids": ids}))
+
+    async def _execute(self, args: ExecuteTasksArgs, context: ToolContext) -> ToolOutcome:
+        unknown = [task_id for task_id in args.task_ids if task_id not in self.tasks]
+        if unknown:
+            return ToolOutcome(f"unknown task ids {unknown}; create tasks with {CREATE_TOOL} "
+                               f"first (known: {sorted(self.tasks) or 'none'})")
+        mode = self.forced_mode or args.execution_mode
+        limits = RunLimits(mode=mode, timeout=self.limits.timeout,
+                           max_turns=self.limits.max_turns,
+                           max_concurrency=self.limits.max_concurrency)
+        tasks = [self.tasks[task_id] for task_id in args.task_ids]
+        self.last_summary = await run_subagents(self.session, tasks, limits)
+        return ToolOutcome(json.dumps(self.last_summary.model_dump(), indent=2))

@@ -1,0 +1,185 @@
+"""Running subagents: independent agent instances, in sequence or in parallel.
+
+Each subagent gets a fresh conversation (the task, the session's hints, a recipe's
+instructions), its own lead/worker policy starting on the worker, the parent's tools minus
+spawning subagents and managing extensions or schedules, and a Python namespace that starts
+as a shallow copy of the user's: it can read the user's data, but its assignments stay its
+own. Its Python code still runs on the kernel's main thread, one call at a time; what runs
+in parallel is everything else, above all the waits on the network. One subagent failing or
+timing out never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from goose_nb.agent import Agent
+from goose_nb.display.turn import TurnView
+from goose_nb.errors import GooseError
+from goose_nb.events import SubagentFinished, SubagentStarted
+from goose_nb.lead_worker import LeadWorkerPolicy, PolicyConfig
+from goose_nb.subagent_spec import (
+    ExecutionSummary,
+    Mode,
+    SubagentSummary,
+    SubagentTask,
+    TaskResult,
+    TaskStatus,
+)
+from goose_nb.turns import PrivateConversation, TurnOptions
+
+if TYPE_CHECKING:
+    from goose_nb.session import Session
+
+logger = logging.getLogger("goose_nb.subagents")
+
+SUBAGENT_INSTRUCTIONS = (
+    "You are a subagent: one of several independent agents a parent agent started, each "
+    "with one task. Do your task with your tools, then end with a short, complete answer "
+    "that reports the result: the parent sees only that answer. Variables you set in "
+    "Python are your own copy and are not handed back; put what matters in your answer "
+    "or in a file."
+)
+NO_SPAWNING = "subagents cannot spawn subagents"
+REFUSED_IN_SUBAGENTS = {
+    "dynamic_task__create_task": NO_SPAWNING,
+    "subagent__execute_task": NO_SPAWNING,
+    "platform__manage_extensions": "subagents cannot change extensions",
+    "platform__manage_schedule": "subagents cannot manage schedules",
+}
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """How a run goes: its mode and the defaults for tasks that set none of their own."""
+
+    mode: Mode = "sequential"
+    timeout: float = 300.0
+    max_turns: int = 10
+    max_concurrency: int = 10
+
+
+def task_ids(tasks: list[SubagentTask]) -> list[str]:
+    """Each task's id: its own, else ``task_1``, ``task_2``... (made unique)."""
+    ids: list[str] = []
+    for number, task in enumerate(tasks, start=1):
+        candidate = task.id or f"task_{number}"
+        while candidate in ids:
+            candidate += "_"
+        ids.append(candidate)
+    return ids
+
+
+async def run_subagents(
+    session: Session, tasks: list[SubagentTask], limits: RunLimits
+) -> SubagentSummary:
+    """Run every task and summarise; sequential tasks run in order, parallel ones at most
+    ``max_concurrency`` at a time."""
+    started = time.perf_counter()
+    gate = asyncio.Semaphore(limits.max_concurrency)
+
+    async def run_one(task: SubagentTask, task_id: str) -> TaskResult:
+        async with gate:
+            return await run_task(session, task, task_id, limits)
+
+    ids = task_ids(tasks)
+    if limits.mode == "parallel":
+        results = list(await asyncio.gather(*(run_one(t, i) for t, i in zip(tasks, ids,
+                                                                            strict=True))))
+    else:
+        results = [await run_one(t, i) for t, i in zip(tasks, ids, strict=True)]
+    successes = sum(result.status == "success" for result in results)
+    return SubagentSummary(
+        execution_summary=ExecutionSummary(
+            total_tasks=len(results),
+            successful_tasks=successes,
+            failed_tasks=len(results) - successes,
+            execution_time_seconds=round(time.perf_counter() - started, 3),
+        ),
+        task_results=results,
+        mode=limits.mode,
+    )
+
+
+def _task_run(task: SubagentTask, limits: RunLimits) -> tuple[str, TurnOptions]:
+    """The prompt and options of a task: a recipe's rendered instructions and settings
+    joined to the subagent's own."""
+    max_turns = task.max_turns or limits.max_turns
+    if not task.recipe:
+        return task.prompt or "", TurnOptions(instructions=SUBAGENT_INSTRUCTIONS,
+                                              max_steps=max_turns)
+    from goose_nb.recipes import load_recipe
+
+    recipe = load_recipe(task.recipe)
+    rendered = recipe.render(task.params)
+    options = recipe.turn_options(rendered)
+    instructions = "\n\n".join(filter(None, [SUBAGENT_INSTRUCTIONS, options.instructions]))
+    prompt = task.prompt or rendered.prompt or "Carry out the instructions."
+    return prompt, TurnOptions(instructions=instructions, model=options.model,
+                               temperature=options.temperature,
+                               max_steps=task.max_turns or options.max_steps or limits.max_turns,
+                               response_schema=options.response_schema)
+
+
+def _policy(session: Session) -> LeadWorkerPolicy | None:
+    """A subagent's own lead/worker policy: the session's numbers, but starting on the
+    worker (no initial lead turns)."""
+    settings = session.settings
+    if not settings.lead_worker_enabled:
+        return None
+    return LeadWorkerPolicy(PolicyConfig(0, settings.lead_failure_threshold,
+                                         settings.lead_fallback_turns))
+
+
+async def run_task(
+    session: Session, task: SubagentTask, task_id: str, limits: RunLimits
+) -> TaskResult:
+    """One subagent, start to end. Never raises, except to pass on a cancellation."""
+    transcript = TurnView(live=False, show=False)
+    conversation = PrivateConversation(policy=_policy(session), listener=transcript)
+    timeout = task.timeout or limits.timeout
+    label = task.prompt or f"recipe {task.recipe}"
+    session.emit(SubagentStarted(task_id, label))
+    began = time.perf_counter()
+    status: TaskStatus = "failed"
+    answer: str | None = None
+    error: str | None = None
+    try:
+        prompt, options = _task_run(task, limits)
+        runner = session.tool_runner(namespace=dict(session.namespace),
+                                     refused=REFUSED_IN_SUBAGENTS)
+        agent = Agent(session, conversation, options, runner, usage_role="subagent")
+        record = await asyncio.wait_for(agent.run_turn(prompt), timeout)
+        if record.answer.strip():
+            status, answer = "success", record.answer
+        else:
+            error = "stopped without an answer" + (
+                f" after {options.max_steps} turns (max_turns)" if record.hit_step_limit else "")
+    except asyncio.TimeoutError:
+        status, error = "timeout", f"timed out after {timeout:g} s"
+    except GooseError as exc:
+        error = str(exc)
+    except Exception as exc:  # a bug must not stop the other subagents
+        logger.exception("subagent %s failed", task_id)
+        error = f"{type(exc).__name__}: {exc}"
+    seconds = time.perf_counter() - began
+    session.emit(SubagentFinished(task_id, status, seconds))
+    result = TaskResult(task_id=task_id, status=status, result=answer, error=error)
+    detail = result.detail
+    detail.prompt = label
+    detail.seconds = seconds
+    for turn in conversation.turns:
+        detail.steps += len(turn.steps)
+        detail.usage = detail.usage + turn.usage
+        for step in turn.steps:
+            if step.model not in detail.models:
+                detail.models.append(step.model)
+    costs = [session.turn_cost(turn) for turn in conversation.turns]
+    detail.cost = None if None in costs else sum(c for c in costs if c is not None)
+    detail.transcript_markdown = transcript.output._repr_markdown_()
+    detail.transcript_plain = repr(transcript.output)
+    return result
