@@ -84,6 +84,82 @@ class GooseMagics(Magics):
             raise UsageError(str(exc)) from None
 
     @line_cell_magic
+    def goose_plan(self, line: str, cell: str | None = None) -> Any:
+        """Plan first: a planner model turns the request into questions or a plan.
+
+        Cell magic -- ask for a plan (or answer the planner's questions)::
+
+            %%goose_plan
+            Clean the sales data and chart monthly revenue by region.
+
+        The plan shows with Run / Edit / Discard buttons. The same as line magics:
+
+            %goose_plan run        carry out the plan (one agent turn, lead/worker and all)
+            %goose_plan show       show the current plan
+            %goose_plan edit       put the plan in the next cell to edit, as %%goose_plan set
+            %goose_plan discard    drop the plan
+
+        and ``%%goose_plan set`` with the edited plan (a title line, numbered steps) as the
+        cell. The planner is GOOSE_PLANNER_MODEL, else the lead model, else the worker.
+        """
+        from goose_nb.display.plan import plan_view, questions_forms
+        from goose_nb.display.turn import TurnView
+        from goose_nb.errors import GooseError
+        from goose_nb.planner import plan_from_text
+
+        session = self.session
+        command = line.strip().lower()
+        try:
+            if cell is not None and command == "set":
+                edited = plan_from_text(cell)
+                if edited is None:
+                    raise UsageError("the plan needs numbered steps (1. …), one per line")
+                session.plan = edited
+                return plan_view(session, edited)
+            if cell is not None:
+                if command:
+                    raise UsageError(f"%%goose_plan takes no arguments but `set` (got {line!r})")
+                if not cell.strip():
+                    raise UsageError("the %%goose_plan cell is empty: write your request")
+                view = TurnView(live=in_kernel(), show_cost=session.settings.show_cost)
+                unsubscribe = session.subscribe(view)
+                try:
+                    answer = session.plan_request(cell)
+                finally:
+                    unsubscribe()
+                if answer.kind == "plan" and answer.plan is not None:
+                    return plan_view(session, answer.plan)
+                if answer.kind == "questions":
+                    return questions_forms(answer.questions)
+                from goose_nb.display.rich import RichText
+
+                note = ("The planner answered with neither questions nor a plan; nothing "
+                        "will run. Ask again, or say what the plan should cover.")
+                return RichText(f"> {note}", note)
+            if command == "run":
+                view = TurnView(live=in_kernel(), show_cost=session.settings.show_cost)
+                unsubscribe = session.subscribe(view)
+                try:
+                    session.run_plan()
+                finally:
+                    unsubscribe()
+                return plan_view(session, session.plan) if session.plan else None
+            if command in ("show", "edit", "discard"):
+                if session.plan is None:
+                    raise UsageError("there is no plan: write a request in a %%goose_plan cell")
+                if command == "discard":
+                    session.plan = None
+                    return None
+                if command == "edit":
+                    self.shell.set_next_input(f"%%goose_plan set\n{session.plan.text()}",
+                                              replace=False)
+                return plan_view(session, session.plan)
+            raise UsageError("usage: %%goose_plan (a request in the cell), or %goose_plan "
+                             "run | show | edit | discard")
+        except GooseError as exc:
+            raise UsageError(str(exc)) from None
+
+    @line_cell_magic
     def goose_subagents(self, line: str, cell: str | None = None) -> Any:
         """Run tasks in independent subagents, in sequence or in parallel.
 

@@ -26,7 +26,7 @@ from goose_nb.config import (
     resolve_settings,
 )
 from goose_nb.errors import ConfigError, GooseError
-from goose_nb.events import AnswerDelta, Event, Role
+from goose_nb.events import AnswerDelta, Event, Notice, Role
 from goose_nb.lead_worker import LeadWorkerPolicy, PolicyConfig
 from goose_nb.logs import apply_rust_log
 from goose_nb.messages import Message, ModelRef
@@ -36,6 +36,7 @@ from goose_nb.usage import UsageLedger
 if TYPE_CHECKING:
     import httpx
 
+    from goose_nb.planner import Plan, PlannerAnswer
     from goose_nb.pricing import PriceBook
     from goose_nb.providers.base import Provider
     from goose_nb.providers.http import RetryPolicy
@@ -97,6 +98,9 @@ class Session:
         self._detected_provider: str | None = None
         #: the lead/worker state machine; None while lead/worker mode is off
         self.policy: LeadWorkerPolicy | None = None
+        #: the plan waiting to be run (``%%goose_plan``), and the planner's open questions
+        self.plan: Plan | None = None
+        self.plan_questions: list[str] = []
         self._price_book: PriceBook | None = None
         self._busy = threading.Lock()
         for name, value in (overrides or {}).items():
@@ -246,9 +250,11 @@ class Session:
         namespace: dict[str, Any] | None = None,
         extra_tools: Sequence[Tool] = (),
         refused: Mapping[str, str] | None = None,
+        builtins: bool = True,
     ) -> ToolRunner:
-        """The builtin tools (plus ``extra_tools``) under the session's approval mode,
-        acting on ``namespace`` (by default the user's own)."""
+        """The builtin tools (unless ``builtins`` is false: the planner has none) plus
+        ``extra_tools``, under the session's approval mode, acting on ``namespace`` (by
+        default the user's own)."""
         from goose_nb.tools import BUILTIN_TOOLS, ToolContext
         from goose_nb.tools.approval import input_approver
         from goose_nb.tools.runner import ToolRunner
@@ -257,8 +263,8 @@ class Session:
                               run_in_main=self.runtime.call_in_main, cwd=Path.cwd(),
                               hidden=self.hidden_names)
         approver = self.approver or input_approver(self.runtime.call_in_main)
-        return ToolRunner([*BUILTIN_TOOLS, *extra_tools], context, self.settings.mode, approver,
-                          refused)
+        tools = [*BUILTIN_TOOLS, *extra_tools] if builtins else list(extra_tools)
+        return ToolRunner(tools, context, self.settings.mode, approver, refused)
 
     def main_tool_runner(self) -> ToolRunner:
         """The main agent's tools: the builtins, and with ``ALPHA_FEATURES`` on the subagent
@@ -336,6 +342,72 @@ class Session:
         prompt = self._check_prompt(prompt)
         with self._exclusive():
             return await self.runtime.arun(Agent(self, options=options).run_turn(prompt))
+
+    # planning --------------------------------------------------------------------------
+
+    def planner_model(self) -> tuple[ModelRef, str]:
+        """The planner: GOOSE_PLANNER_MODEL, else the lead, else the worker; and a notice
+        saying which (empty when the planner is configured)."""
+        settings = self.settings
+        worker_provider = settings.provider or self._detected_provider or "openai"
+        if settings.planner_model:
+            provider = settings.planner_provider or worker_provider
+            return ModelRef(provider=provider, model=settings.planner_model), ""
+        if settings.planner_provider:
+            raise ConfigError("GOOSE_PLANNER_PROVIDER is set but GOOSE_PLANNER_MODEL is not: "
+                              "set GOOSE_PLANNER_MODEL too")
+        lead = self.lead_model()
+        if lead is not None:
+            return lead, (f"GOOSE_PLANNER_MODEL is not set: planning with the lead model "
+                          f"{lead}.")
+        model = settings.model or self._default_model(worker_provider)
+        worker = ModelRef(provider=worker_provider, model=model)
+        return worker, f"GOOSE_PLANNER_MODEL is not set: planning with the worker model {worker}."
+
+    def _default_model(self, provider: str) -> str:
+        from goose_nb.providers.registry import provider_class
+
+        return provider_class(provider).default_model
+
+    def plan_request(self, prompt: str) -> PlannerAnswer:
+        """Ask the planner (no tools run); keeps the plan or the questions it returns.
+        The exchange joins the conversation, so the next request can answer questions."""
+        from goose_nb.agent import Agent
+        from goose_nb.planner import PLANNER_INSTRUCTIONS, parse_planner_answer
+        from goose_nb.tools.variables import list_variables
+        from goose_nb.turns import TurnOptions
+
+        prompt = self._check_prompt(prompt)
+        if self.settings.provider is None and self._detected_provider is None:
+            self.runtime.run(self.worker_provider_name())
+        model, notice = self.planner_model()
+        if notice:
+            self.emit(Notice(notice))
+        tools = "\n".join(f"- {s.name}: {s.description}" for s in self.tool_runner().specs())
+        variables = list_variables(self.namespace, hidden=self.hidden_names)
+        instructions = (f"{PLANNER_INSTRUCTIONS}\nThe agent that will carry out the plan has "
+                        f"these tools:\n{tools}\n\nThe user's variables now:\n{variables}")
+        agent = Agent(self, options=TurnOptions(model=model, instructions=instructions),
+                      runner=self.tool_runner(builtins=False), usage_role="planner")
+        with self._exclusive():
+            record = self.runtime.run(agent.run_turn(prompt))
+        answer = parse_planner_answer(record.answer)
+        if answer.kind == "plan":
+            self.plan, self.plan_questions = answer.plan, []
+        elif answer.kind == "questions":
+            self.plan_questions = answer.questions
+        return answer
+
+    def run_plan(self) -> TurnRecord:
+        """Carry out the current plan as one turn of the normal agent (lead/worker and
+        all), ticking off the steps its answer reports done."""
+        if self.plan is None:
+            raise GooseError("there is no plan to run: write a request in a %%goose_plan cell "
+                             "first")
+        plan = self.plan
+        record = self.ask(plan.prompt())
+        plan.tick(record.answer)
+        return record
 
     def run_subagents(
         self,
@@ -429,6 +501,7 @@ class Session:
         """Forget the conversation, turns, events and usage; keep settings and providers."""
         self.history.clear()
         self.context_digest = ""
+        self.plan, self.plan_questions = None, []
         if self.policy is not None:
             self.policy.reset()
         self.turns.clear()
