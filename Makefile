@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-NOTEBOOKS := notebooks/quickstart.ipynb
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
 .PHONY: demo test lint bench clean
 
