@@ -48,7 +48,8 @@ def parse_duration(value: str | float | int, *, what: str = "timeout") -> float:
 def mode_from_words(text: str) -> Mode | None:
     """``parallel`` when the prompt asks for it; ``sequential`` when it orders the tasks
     ("first … then", "after"); None when it says neither."""
-    lowered = text.lower()
+    # "timeout after 90 seconds" sets a limit; its "after" does not order the tasks
+    lowered = _TIMEOUT_WORDS.sub(" ", text.lower())
     if _PARALLEL_WORDS.search(lowered):
         return "parallel"
     if _SEQUENTIAL_WORDS.search(lowered):

@@ -154,7 +154,9 @@ async def run_task(
                                      refused=REFUSED_IN_SUBAGENTS)
         agent = Agent(session, conversation, options, runner, usage_role="subagent")
         record = await asyncio.wait_for(agent.run_turn(prompt), timeout)
-        if record.answer.strip():
+        # hitting max_turns is a failure even when the tool-calling steps said something:
+        # record.answer then holds that in-between text, not a final answer
+        if record.answer.strip() and not record.hit_step_limit:
             status, answer = "success", record.answer
         else:
             error = "stopped without an answer" + (

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from IPython import get_ipython
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing.globalipapp import start_ipython
@@ -25,7 +26,7 @@ QUESTIONS = {"type": "questions", "questions": ["Which file holds the sales?",
 
 @pytest.fixture(scope="module")
 def shell() -> Iterator[InteractiveShell]:
-    shell = start_ipython()
+    shell = start_ipython() or get_ipython()  # started once per process
     formatter = shell.display_formatter
     saved = list(formatter.active_types)
     formatter.active_types = [*saved, "text/markdown"]
