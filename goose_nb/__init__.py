@@ -2,7 +2,7 @@
 
 ``%load_ext goose_nb`` registers the magics and nothing else: the session, the HTTP client
 and the providers are created on first use, so loading stays fast. The Python API
-(``Session``, ``current_session``) is imported lazily for the same reason.
+(``Session``, ``current_session``, ``load_recipe``) is imported lazily for the same reason.
 """
 
 from __future__ import annotations
@@ -10,12 +10,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Session", "current_session", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = [
+    "Session",
+    "current_session",
+    "load_ipython_extension",
+    "load_recipe",
+    "unload_ipython_extension",
+]
 
 if TYPE_CHECKING:
+    from goose_nb.recipes import load_recipe
     from goose_nb.session import Session, current_session
 
-_LAZY = {"Session": "goose_nb.session", "current_session": "goose_nb.session"}
+_LAZY = {
+    "Session": "goose_nb.session",
+    "current_session": "goose_nb.session",
+    "load_recipe": "goose_nb.recipes",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -29,8 +40,12 @@ def __getattr__(name: str) -> Any:
 def load_ipython_extension(ipython: Any) -> None:
     """Called by ``%load_ext goose_nb``."""
     from goose_nb.magics import GooseMagics
+    from goose_nb.recipe_magics import RecipeMagics
 
-    ipython.register_magics(GooseMagics(ipython))
+    goose = GooseMagics(ipython)
+    ipython.register_magics(goose)
+    # %goose_recipe runs in the same session as %goose
+    ipython.register_magics(RecipeMagics(ipython, goose))
 
 
 def unload_ipython_extension(ipython: Any) -> None:

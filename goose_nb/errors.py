@@ -52,3 +52,8 @@ class CassetteError(ProviderError):
 
 class TurnInterrupted(GooseError):
     """The user interrupted the kernel while a turn ran."""
+
+
+class RecipeError(GooseError):
+    """A recipe cannot be found, loaded, validated or rendered (names the file and, for
+    YAML, the line)."""

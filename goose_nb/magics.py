@@ -121,7 +121,8 @@ class GooseMagics(Magics):
                     raise UsageError(f"%%goose_plan takes no arguments but `set` (got {line!r})")
                 if not cell.strip():
                     raise UsageError("the %%goose_plan cell is empty: write your request")
-                view = TurnView(live=in_kernel(), show_cost=session.settings.show_cost)
+                view = TurnView(live=in_kernel(), show_cost=session.settings.show_cost,
+                                show_answer=False)
                 unsubscribe = session.subscribe(view)
                 try:
                     answer = session.plan_request(cell)
@@ -135,7 +136,7 @@ class GooseMagics(Magics):
 
                 note = ("The planner answered with neither questions nor a plan; nothing "
                         "will run. Ask again, or say what the plan should cover.")
-                return RichText(f"> {note}", note)
+                return RichText(f"> {note}\n\n{answer.text}", f"{note}\n{answer.text}")
             if command == "run":
                 view = TurnView(live=in_kernel(), show_cost=session.settings.show_cost)
                 unsubscribe = session.subscribe(view)

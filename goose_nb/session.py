@@ -405,7 +405,19 @@ class Session:
             raise GooseError("there is no plan to run: write a request in a %%goose_plan cell "
                              "first")
         plan = self.plan
-        record = self.ask(plan.prompt())
+        said: list[str] = []
+
+        def listen(event: Event) -> None:
+            # the agent reports "✓ Step N" in any step's text, not only in its last one
+            if isinstance(event, AnswerDelta):
+                said.append(event.text)
+                plan.tick("".join(said))
+
+        unsubscribe = self.subscribe(listen)
+        try:
+            record = self.ask(plan.prompt())
+        finally:
+            unsubscribe()
         plan.tick(record.answer)
         return record
 

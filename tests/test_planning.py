@@ -112,6 +112,16 @@ def test_running_the_plan_goes_to_the_lead_after_the_planner(goose, shell, serve
     assert "1. [x] Load sales.csv" in text
 
 
+def test_steps_reported_in_any_step_of_the_run_are_ticked(goose, shell, server):
+    call = ("call_1", "python", json.dumps({"code": "loaded = True"}))
+    server.queue(openai_reply(json.dumps(PLAN)),
+                 openai_reply("Loading first. ✓ Step 1", [call]),
+                 openai_reply("✓ Step 2\nThe chart is done."))
+    run(shell, "%%goose_plan\nChart revenue by month.")
+    run(shell, "%goose_plan run")
+    assert [step.done for step in goose.session.plan.steps] == [True, True]
+
+
 def test_the_edited_plan_is_what_runs(goose, shell, server):
     server.queue(openai_reply(json.dumps(PLAN)), openai_reply("Done."))
     run(shell, "%%goose_plan\nChart revenue by month.")
@@ -134,6 +144,7 @@ def test_malformed_planner_output_is_shown_and_nothing_runs(goose, shell, server
     result, text = run(shell, "%%goose_plan\nChart revenue by month.")
     assert result.error_in_exec is None
     assert "neither questions nor a plan" in text
+    assert "I think you should just do it." in text
     result, _ = run(shell, "%goose_plan run")
     assert isinstance(result.error_in_exec, UsageError)
     assert "no plan to run" in str(result.error_in_exec)

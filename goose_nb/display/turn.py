@@ -129,16 +129,18 @@ class TurnView:
 
     def __init__(
         self, *, live: bool = True, show: bool = True, show_cost: bool = True,
-        clock: Callable[[], float] = time.monotonic,
+        show_answer: bool = True, clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``live``: update one display in place as events come; ``show=False``: display
-        nothing, only build ``output`` (a subagent's transcript)."""
+        nothing, only build ``output`` (a subagent's transcript); ``show_answer=False``:
+        leave the streamed text out (the planner's JSON, shown parsed instead)."""
         from IPython.display import display
 
         self.output = TurnOutput()
         self.live = live and show
         self.show = show
         self.show_cost = show_cost
+        self.show_answer = show_answer
         self._clock = clock
         self._last_render = 0.0
         self._retries = 0
@@ -159,8 +161,9 @@ class TurnView:
         elif step is None and not isinstance(event, Notice | TurnFinished):
             return
         elif isinstance(event, AnswerDelta):
-            step.text.append(event.text)
-            self._render()
+            if self.show_answer:
+                step.text.append(event.text)
+                self._render()
         elif isinstance(event, StepRestarted):
             self._retries += 1
             step.text.clear()

@@ -1,0 +1,155 @@
+"""notebooks/exploratory_data.ipynb and notebooks/planning.ipynb run offline, show what their
+Markdown promises, leak nothing key-shaped, and give the same outputs on every run."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from execute_notebooks import execute_notebook, offline_env  # noqa: E402
+
+NOTEBOOKS = ROOT / "notebooks"
+TIMING = re.compile(r"\d+\.\d+ s\b")
+API_KEY = re.compile(r"sk-[A-Za-z0-9]{8,}")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def cell_for(notebook: nbformat.NotebookNode, source_start: str) -> nbformat.NotebookNode:
+    """The one code cell whose source starts with ``source_start``."""
+    found = [c for c in code_cells(notebook) if c.source.startswith(source_start)]
+    assert len(found) == 1, f"{len(found)} cells start with {source_start!r}"
+    return found[0]
+
+
+def shown(cell: nbformat.NotebookNode) -> str:
+    """All of a cell's outputs in every static format (a widget's view is a reference to a
+    fresh model id on every run, not content)."""
+    parts = []
+    for output in cell.outputs:
+        parts.append(output.get("text", ""))
+        parts.extend(str(v) for k, v in output.get("data", {}).items() if k != WIDGET_VIEW)
+        parts.extend(output.get("traceback", []))
+    return "\n".join(parts)
+
+
+def masked(notebook: nbformat.NotebookNode) -> list[str]:
+    """Per code cell, its outputs with timings masked: what must not change between runs."""
+    return [TIMING.sub("T s", shown(cell)) for cell in code_cells(notebook)]
+
+
+def assert_no_errors(notebook: nbformat.NotebookNode) -> None:
+    errors = [o for c in code_cells(notebook) for o in c.outputs if o.output_type == "error"]
+    stderr = [o.text for c in code_cells(notebook) for o in c.outputs
+              if o.output_type == "stream" and o.name == "stderr"]
+    assert not errors and not stderr, (errors, stderr)
+
+
+@pytest.fixture(scope="module")
+def exploratory() -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    path = NOTEBOOKS / "exploratory_data.ipynb"
+    return execute_notebook(path, offline_env()), execute_notebook(path, offline_env())
+
+
+@pytest.fixture(scope="module")
+def planning() -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    path = NOTEBOOKS / "planning.ipynb"
+    return execute_notebook(path, offline_env()), execute_notebook(path, offline_env())
+
+
+@pytest.mark.parametrize("name", ["exploratory_data", "planning"])
+def test_demo_cassettes_are_scripted_and_say_so(name):
+    text = (NOTEBOOKS / "cassettes" / f"{name}.yaml").read_text(encoding="utf-8")
+    cassette = yaml.safe_load(text)
+    assert cassette["scripted"] is True
+    assert "written by hand" in text.splitlines()[0] and "not recorded" in cassette["note"]
+    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    opening = notebook.cells[0].source
+    assert f"cassettes/{name}.yaml" in opening and "*scripted*" in opening
+    assert "To use a real model" in opening or "To use real models" in opening
+    assert "OPENAI_API_KEY" in opening
+
+
+def test_sales_csv_is_a_plausible_dataset():
+    pd = pytest.importorskip("pandas")
+    sales = pd.read_csv(NOTEBOOKS / "data" / "sales.csv", parse_dates=["date"])
+    assert list(sales.columns) == ["date", "region", "product", "units", "unit_price"]
+    assert 200 <= len(sales) <= 600
+    assert not sales.isna().any().any()
+    assert (sales["units"] > 0).all() and (sales["unit_price"] > 0).all()
+    assert sales["date"].dt.year.eq(2025).all()
+
+
+def test_exploratory_notebook_inspects_computes_and_plots(exploratory):
+    notebook, _ = exploratory
+    assert_no_errors(notebook)
+    first = shown(cell_for(notebook, "%%goose\nWhat is in `sales`?"))
+    assert "✓ <code>list_variables</code>" in first and "✓ <code>python</code>" in first
+    assert "320 rows × 5 columns" in first  # the tool really looked at the DataFrame
+    assert "0 missing values, 0 duplicate rows" in first  # and the code really ran
+    assert "✗" not in first
+
+    summaries = shown(cell_for(notebook, "%%goose\nAdd a revenue column"))
+    assert "North    20661.36" in summaries and "total: 71,697.60" in summaries
+    assert "| North | 20,661.36 | 28.8% |" in summaries
+
+    plot_cell = cell_for(notebook, "%%goose\nPlot monthly revenue")
+    images = [o for o in plot_cell.outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 1 and len(images[0].data["image/png"]) > 10_000
+    assert "✓ <code>python</code>" in shown(plot_cell)
+
+    after = cell_for(notebook, "best = monthly.idxmax()")
+    assert after.outputs[0].text == ("Best month: 2025-08, revenue 8,028.31\n"
+                                     "Months above 6,000: 6 of 12\n")
+    status = shown(cell_for(notebook, "%goose status"))
+    assert "| turns | 3 |" in status and "gpt-4o-mini" in status and "| lead |" not in status
+
+
+def test_planning_notebook_asks_plans_runs_and_ticks(planning):
+    notebook, _ = planning
+    assert_no_errors(notebook)
+    cells = [c for c in code_cells(notebook) if c.source.startswith("%%goose_plan")]
+    assert len(cells) == 2
+    questions = shown(cells[0])
+    assert "The planner has questions:" in questions
+    assert "1. Should cancelled orders" in questions and "3. How many customers" in questions
+    assert "`replay/o3`" in questions
+
+    plan = shown(cells[1])
+    assert "**Plan: Top 3 customers by total spend**" in plan
+    assert plan.count("[ ]") == 3 and "[x]" not in plan
+    assert "%goose_plan run" in plan
+
+    run = shown(cell_for(notebook, "%goose_plan run"))
+    assert "**LEAD** · `replay/gpt-4o`" in run and "WORKER" not in run
+    assert run.count("✓ <code>python</code>") == 3 and "✗" not in run
+    assert "12 -> 9 rows" in run and "same total as clean: True" in run
+    assert "1. [x] Make `clean`" in run and "2. [x] Sum `amount`" in run
+    assert "3. [x] Put the top 3" in run and "[ ]" not in run
+
+    top3 = shown(cell_for(notebook, "top3"))
+    assert "Cobalt" in top3 and "630.0" in top3 and "Ember" not in top3
+
+    status = shown(cell_for(notebook, "%goose status"))
+    assert "| lead | replay / gpt-4o |" in status and "| worker | replay / gpt-4o-mini |" in status
+    assert "| plan | Top 3 customers by total spend (3 of 3 steps done) |" in status
+    assert "tokens · replay/o3" in status
+
+
+@pytest.mark.parametrize("fixture", ["exploratory", "planning"])
+def test_demo_notebooks_leak_no_key_and_replay_identically(fixture, request):
+    first, second = request.getfixturevalue(fixture)
+    for notebook in (first, second):
+        assert not API_KEY.search(nbformat.writes(notebook))
+    assert masked(first) == masked(second)
