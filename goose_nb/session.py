@@ -546,6 +546,11 @@ def set_current_session(session: Session) -> None:
     _current = session
 
 
+def existing_session() -> Session | None:
+    """The kernel's session if one was started, without starting one."""
+    return _current
+
+
 def current_session() -> Session:
     """The kernel's session: the one the magics use, created on first use."""
     global _current

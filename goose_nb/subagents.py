@@ -105,7 +105,9 @@ async def run_subagents(
     )
 
 
-def _task_run(task: SubagentTask, limits: RunLimits) -> tuple[str, TurnOptions]:
+async def _task_run(
+    session: Session, task: SubagentTask, limits: RunLimits
+) -> tuple[str, TurnOptions]:
     """The prompt and options of a task: a recipe's rendered instructions and settings
     joined to the subagent's own."""
     max_turns = task.max_turns or limits.max_turns
@@ -116,7 +118,8 @@ def _task_run(task: SubagentTask, limits: RunLimits) -> tuple[str, TurnOptions]:
 
     recipe = load_recipe(task.recipe)
     rendered = recipe.render(task.params)
-    options = recipe.turn_options(rendered)
+    options = recipe.turn_options(rendered,
+                                  default_provider=await session.worker_provider_name())
     instructions = "\n\n".join(filter(None, [SUBAGENT_INSTRUCTIONS, options.instructions]))
     prompt = task.prompt or rendered.prompt or "Carry out the instructions."
     return prompt, TurnOptions(instructions=instructions, model=options.model,
@@ -149,7 +152,7 @@ async def run_task(
     answer: str | None = None
     error: str | None = None
     try:
-        prompt, options = _task_run(task, limits)
+        prompt, options = await _task_run(session, task, limits)
         runner = session.tool_runner(namespace=dict(session.namespace),
                                      refused=REFUSED_IN_SUBAGENTS)
         agent = Agent(session, conversation, options, runner, usage_role="subagent")

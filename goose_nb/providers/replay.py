@@ -44,7 +44,9 @@ class ReplayProvider(Provider):
             )
         self.path = settings.cassette
         self.cassette: Cassette = load_cassette(settings.cassette)
+        #: the first step not used yet, and the steps used out of order
         self.position = 0
+        self._used: set[int] = set()
         first = self.cassette.interactions[0].request.model if self.cassette.interactions else None
         self.default_model = first or "replay"
 
@@ -56,6 +58,12 @@ class ReplayProvider(Provider):
     def describe(self) -> dict[str, Any]:
         return {"provider": self.name, "cassette": self.path, "scripted": self.cassette.scripted}
 
+    def _matches(self, index: int, model: str, asked: dict[str, Any]) -> bool:
+        recorded = self.cassette.interactions[index].request
+        expected = recorded.last_message
+        return recorded.model in (None, model) and (
+            not expected or message_key(expected) == message_key(asked))
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         step = self.position + 1
         total = len(self.cassette.interactions)
@@ -64,19 +72,23 @@ class ReplayProvider(Provider):
                 f"cassette {self.path} has no step {step} (it holds {total}): the notebook asks "
                 "more than was recorded; re-record it with GOOSE_NB_RECORD"
             )
-        recorded = self.cassette.interactions[self.position]
         asked = describe_message(request.messages[-1] if request.messages else None)
-        expected = recorded.request.last_message
-        model_ok = recorded.request.model in (None, request.model)
-        if not model_ok or (expected and message_key(expected) != message_key(asked)):
+        # in order; but subagents running in parallel interleave their calls differently
+        # on every run, so a later unused step that matches exactly is taken instead
+        index = next((i for i in range(self.position, total) if i not in self._used
+                      and self._matches(i, request.model, asked)), None)
+        if index is None:
+            recorded = self.cassette.interactions[self.position].request
             raise CassetteError(
-                f"cassette {self.path} step {step}: expected model {recorded.request.model} "
-                f"and last message {_short(expected)}, but got model {request.model} and "
-                f"{_short(asked)}"
+                f"cassette {self.path} step {step}: expected model {recorded.model} "
+                f"and last message {_short(recorded.last_message)}, but got model "
+                f"{request.model} and {_short(asked)}"
             )
-        self.position += 1
-        text = recorded.response.text
+        self._used.add(index)
+        while self.position in self._used:
+            self.position += 1
+        text = self.cassette.interactions[index].response.text
         for piece in _CHUNK.findall(text):
             yield TextDelta(piece)
             await asyncio.sleep(0)
-        yield ResponseComplete(recorded.response)
+        yield ResponseComplete(self.cassette.interactions[index].response)

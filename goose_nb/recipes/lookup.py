@@ -12,7 +12,6 @@ notebook folder of a source checkout.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +33,9 @@ class RecipeFolder:
 def default_recipe_path() -> str | None:
     """``GOOSE_RECIPE_PATH`` as the kernel's session sees it (so that ``%goose config
     GOOSE_RECIPE_PATH=...`` applies), else as the environment has it."""
-    module = sys.modules.get("goose_nb.session")
-    session = getattr(module, "_current", None)
+    from goose_nb.session import existing_session
+
+    session = existing_session()
     if session is not None:
         try:
             return session.settings.recipe_path

@@ -1,0 +1,130 @@
+"""Every file of the shared corpus of real Goose recipes (``/work/shared/corpus/goose-recipes``,
+88 files from Goose's public cookbook and repository).
+
+Each file either loads and renders (with its defaults, and placeholder values for the
+parameters that have none), or fails with the one-line reason listed in ``EXPECTED_FAILURES``.
+The list is explicit in both directions: a recipe that starts failing, or an expected
+failure that starts loading, fails this test.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from goose_nb.errors import RecipeError
+from goose_nb.recipes import Recipe, RecipeWarning, read_recipe
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "goose-recipes"
+FILES = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file())
+
+#: file -> what the one-line error says; every one is also refused by Goose's own rules
+EXPECTED_FAILURES: dict[str, str] = {
+    # not recipes, or not valid YAML
+    "clean-up-feature-flag.json":
+        "extensions[0]: expected a mapping, got the text 'Developer'",  # a website catalog entry
+    "load-test-generator.yaml": "line 4: the recipe: missing field `title`",  # another schema
+    "quick-note.yaml": "line 17: mapping values are not allowed here (not valid YAML)",
+    "smart-task-organizer.yaml":
+        "line 48: expected ',' or ']', but got '<scalar>' (not valid YAML)",
+    # extensions given as bare names; Goose expects {type, name, ...}
+    "github-pr-summarizer.yaml":
+        "line 25: extensions[0]: expected a mapping, got the text 'github'",
+    # optional parameter without a default (it has a legacy `value:` instead)
+    "pull-request-generator.yaml": "optional parameters need a default: push_pr",
+    # a template variable nobody declared
+    "subrecipes/analyze-openapi.yaml":
+        "template variables without a parameter definition: output_dir",
+    # parameters declared but never used by any template (Goose: "Unnecessary parameter
+    # definitions")
+    "generate-commit-message.yaml": "parameters the templates never use: commit_format",
+    "swagger-to-markdown.yaml": "parameters the templates never use: output_folder",
+    "subrecipes/chart-generator.yaml": "parameters the templates never use: analysis_results",
+    "subrecipes/data-cleaner.yaml": "parameters the templates never use: validation_results",
+    "subrecipes/generate-locustfile.yaml":
+        "parameters the templates never use: api_analysis, taskset_files",
+    "subrecipes/generate-support-files.yaml":
+        "parameters the templates never use: api_analysis",
+    "subrecipes/generate-task-sets.yaml":
+        "parameters the templates never use: api_analysis, openapi_spec_path",
+    "subrecipes/statistical-analyzer.yaml":
+        "parameters the templates never use: test_hypotheses",
+}
+
+#: files that load with warnings, and a fragment of one of them
+EXPECTED_WARNINGS: dict[str, str] = {
+    **{name: "unknown key 'council_instructions' ignored" for name in (
+        "flutter-pr-code-review.yaml", "flutter-review.yaml",
+        "javascript-react-pr-code-review.yaml", "js-review.yaml", "php-pr-code-review.yaml",
+        "php-review.yaml")},
+    "extra/builtin-subrecipes/investigator.yaml": "unknown key 'max_turns' ignored",
+    "extra/builtin-subrecipes/planner.yaml": "unknown key 'max_turns' ignored",
+    "clean-up-feature-flag.yaml": "parameters[0] (feature_flag_key): unknown key 'value'",
+    "daily-standup-report-generator.yaml": "'github_owner' is required but has a default",
+    **{name: "no file" for name in (
+        "ab-test-framework-generator.yaml", "data-analysis-pipeline.yaml",
+        "openapi-to-locust.yaml", "rpi-iterate.yaml", "rpi-plan.yaml", "rpi-research.yaml",
+        "technical-debt-tracker.yaml")},
+}
+
+PLACEHOLDERS = {"number": "1", "boolean": "true", "date": "2025-01-01"}
+
+
+def load(name: str) -> tuple[Recipe, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        recipe = read_recipe(CORPUS / name)
+    return recipe, [str(w.message) for w in caught if w.category is RecipeWarning]
+
+
+def placeholder_values(recipe: Recipe, tmp_path: Path) -> dict[str, str]:
+    """A value for every parameter without a default, of the kind it asks for."""
+    sample = tmp_path / "input.txt"
+    sample.write_text("sample file content\n", encoding="utf-8")
+    values = {}
+    for param in recipe.parameters:
+        if param.default is not None:
+            continue
+        if param.input_type == "select":
+            values[param.key] = (param.options or [""])[0]
+        elif param.input_type == "file":
+            values[param.key] = str(sample)
+        else:
+            values[param.key] = PLACEHOLDERS.get(param.input_type, f"<{param.key}>")
+    return values
+
+
+def test_the_corpus_is_complete():
+    assert len(FILES) == 88
+    assert set(EXPECTED_FAILURES) <= set(FILES) and set(EXPECTED_WARNINGS) <= set(FILES)
+
+
+@pytest.mark.parametrize("name", [n for n in FILES if n not in EXPECTED_FAILURES])
+def test_valid_recipes_load_and_render(name, tmp_path):
+    recipe, warned = load(name)
+    rendered = recipe.render(placeholder_values(recipe, tmp_path))
+    assert rendered.instructions or rendered.prompt
+    recipe.turn_options(rendered, default_provider="openai")
+    if name in EXPECTED_WARNINGS:
+        assert any(EXPECTED_WARNINGS[name] in w for w in warned), warned
+    else:
+        assert warned == []
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FAILURES))
+def test_invalid_recipes_fail_with_one_clear_line(name):
+    with pytest.raises(RecipeError) as caught:
+        load(name)
+    message = str(caught.value)
+    assert message.startswith(str(CORPUS / name))
+    assert EXPECTED_FAILURES[name] in message
+    assert "\n" not in message
+
+
+def test_the_counts_in_the_readme():
+    loaded = len(FILES) - len(EXPECTED_FAILURES)
+    assert (loaded, len(EXPECTED_FAILURES)) == (73, 15)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"{loaded} of {len(FILES)} corpus recipes load and render" in readme
