@@ -114,7 +114,7 @@ class GooseMagics(Magics):
                 edited = plan_from_text(cell)
                 if edited is None:
                     raise UsageError("the plan needs numbered steps (1. …), one per line")
-                session.plan = edited
+                session.current_plan = edited
                 return plan_view(session, edited)
             if cell is not None:
                 if command:
@@ -125,7 +125,7 @@ class GooseMagics(Magics):
                                 show_answer=False)
                 unsubscribe = session.subscribe(view)
                 try:
-                    answer = session.plan_request(cell)
+                    answer = session.plan(cell)
                 finally:
                     unsubscribe()
                 if answer.kind == "plan" and answer.plan is not None:
@@ -144,17 +144,18 @@ class GooseMagics(Magics):
                     session.run_plan()
                 finally:
                     unsubscribe()
-                return plan_view(session, session.plan) if session.plan else None
+                plan = session.current_plan
+                return plan_view(session, plan) if plan else None
             if command in ("show", "edit", "discard"):
-                if session.plan is None:
+                if session.current_plan is None:
                     raise UsageError("there is no plan: write a request in a %%goose_plan cell")
                 if command == "discard":
-                    session.plan = None
+                    session.current_plan = None
                     return None
                 if command == "edit":
-                    self.shell.set_next_input(f"%%goose_plan set\n{session.plan.text()}",
-                                              replace=False)
-                return plan_view(session, session.plan)
+                    edit_text = f"%%goose_plan set\n{session.current_plan.text()}"
+                    self.shell.set_next_input(edit_text, replace=False)
+                return plan_view(session, session.current_plan)
             raise UsageError("usage: %%goose_plan (a request in the cell), or %goose_plan "
                              "run | show | edit | discard")
         except GooseError as exc:
@@ -193,6 +194,7 @@ class GooseMagics(Magics):
         from goose_nb.errors import GooseError, TurnInterrupted
         from goose_nb.subagent_magic import parse_request, words_fill_in
         from goose_nb.subagent_spec import parse_task_list
+        from goose_nb.subagents import subagent_limits
 
         try:
             session = self.session
@@ -200,8 +202,9 @@ class GooseMagics(Magics):
             tasks = parse_task_list(request.text) if cell is not None else None
             if tasks is None:
                 request = words_fill_in(request)
-            limits = session.subagent_limits(request.mode or "sequential", request.timeout,
-                                             request.max_turns, request.max_concurrency)
+            limits = subagent_limits(session.settings, request.mode or "sequential",
+                                     request.timeout, request.max_turns,
+                                     request.max_concurrency)
             progress = SubagentProgress(live=in_kernel())
             unsubscribe = session.subscribe(progress)
             try:

@@ -26,7 +26,7 @@ from goose_nb.config import (
     resolve_settings,
 )
 from goose_nb.errors import ConfigError, GooseError
-from goose_nb.events import AnswerDelta, Event, Notice, Role
+from goose_nb.events import AnswerDelta, Event, Role
 from goose_nb.lead_worker import LeadWorkerPolicy, PolicyConfig
 from goose_nb.logs import apply_rust_log
 from goose_nb.messages import Message, ModelRef
@@ -36,6 +36,7 @@ from goose_nb.usage import UsageLedger
 if TYPE_CHECKING:
     import httpx
 
+    from goose_nb.agent import Agent
     from goose_nb.planner import Plan, PlannerAnswer
     from goose_nb.pricing import PriceBook
     from goose_nb.providers.base import Provider
@@ -99,7 +100,7 @@ class Session:
         #: the lead/worker state machine; None while lead/worker mode is off
         self.policy: LeadWorkerPolicy | None = None
         #: the plan waiting to be run (``%%goose_plan``), and the planner's open questions
-        self.plan: Plan | None = None
+        self.current_plan: Plan | None = None
         self.plan_questions: list[str] = []
         self._price_book: PriceBook | None = None
         self._busy = threading.Lock()
@@ -343,83 +344,25 @@ class Session:
         with self._exclusive():
             return await self.runtime.arun(Agent(self, options=options).run_turn(prompt))
 
-    # planning --------------------------------------------------------------------------
-
-    def planner_model(self) -> tuple[ModelRef, str]:
-        """The planner: GOOSE_PLANNER_MODEL, else the lead, else the worker; and a notice
-        saying which (empty when the planner is configured)."""
-        settings = self.settings
-        worker_provider = settings.provider or self._detected_provider or "openai"
-        if settings.planner_model:
-            provider = settings.planner_provider or worker_provider
-            return ModelRef(provider=provider, model=settings.planner_model), ""
-        if settings.planner_provider:
-            raise ConfigError("GOOSE_PLANNER_PROVIDER is set but GOOSE_PLANNER_MODEL is not: "
-                              "set GOOSE_PLANNER_MODEL too")
-        lead = self.lead_model()
-        if lead is not None:
-            return lead, (f"GOOSE_PLANNER_MODEL is not set: planning with the lead model "
-                          f"{lead}.")
-        model = settings.model or self._default_model(worker_provider)
-        worker = ModelRef(provider=worker_provider, model=model)
-        return worker, f"GOOSE_PLANNER_MODEL is not set: planning with the worker model {worker}."
-
-    def _default_model(self, provider: str) -> str:
-        from goose_nb.providers.registry import provider_class
-
-        return provider_class(provider).default_model
-
-    def plan_request(self, prompt: str) -> PlannerAnswer:
-        """Ask the planner (no tools run); keeps the plan or the questions it returns.
-        The exchange joins the conversation, so the next request can answer questions."""
-        from goose_nb.agent import Agent
-        from goose_nb.planner import PLANNER_INSTRUCTIONS, parse_planner_answer
-        from goose_nb.tools.variables import list_variables
-        from goose_nb.turns import TurnOptions
-
-        prompt = self._check_prompt(prompt)
-        if self.settings.provider is None and self._detected_provider is None:
-            self.runtime.run(self.worker_provider_name())
-        model, notice = self.planner_model()
-        if notice:
-            self.emit(Notice(notice))
-        tools = "\n".join(f"- {s.name}: {s.description}" for s in self.tool_runner().specs())
-        variables = list_variables(self.namespace, hidden=self.hidden_names)
-        instructions = (f"{PLANNER_INSTRUCTIONS}\nThe agent that will carry out the plan has "
-                        f"these tools:\n{tools}\n\nThe user's variables now:\n{variables}")
-        agent = Agent(self, options=TurnOptions(model=model, instructions=instructions),
-                      runner=self.tool_runner(builtins=False), usage_role="planner")
+    def run_agent(self, agent: Agent, prompt: str) -> TurnRecord:
+        """Run one turn of ``agent`` (a planner's, a delegating one) and wait for it."""
         with self._exclusive():
-            record = self.runtime.run(agent.run_turn(prompt))
-        answer = parse_planner_answer(record.answer)
-        if answer.kind == "plan":
-            self.plan, self.plan_questions = answer.plan, []
-        elif answer.kind == "questions":
-            self.plan_questions = answer.questions
-        return answer
+            return self.runtime.run(agent.run_turn(prompt))
+
+    # planning and subagents: the work is in planning.py and subagents.py ---------------
+
+    def plan(self, prompt: str) -> PlannerAnswer:
+        """Ask the planner for questions or a plan (no tool runs); the plan waits in
+        ``current_plan`` for ``run_plan``."""
+        from goose_nb.planning import ask_planner
+
+        return ask_planner(self, self._check_prompt(prompt))
 
     def run_plan(self) -> TurnRecord:
-        """Carry out the current plan as one turn of the normal agent (lead/worker and
-        all), ticking off the steps its answer reports done."""
-        if self.plan is None:
-            raise GooseError("there is no plan to run: write a request in a %%goose_plan cell "
-                             "first")
-        plan = self.plan
-        said: list[str] = []
+        """Carry out ``current_plan`` as one turn of the normal agent (lead/worker and all)."""
+        from goose_nb.planning import carry_out_plan
 
-        def listen(event: Event) -> None:
-            # the agent reports "✓ Step N" in any step's text, not only in its last one
-            if isinstance(event, AnswerDelta):
-                said.append(event.text)
-                plan.tick("".join(said))
-
-        unsubscribe = self.subscribe(listen)
-        try:
-            record = self.ask(plan.prompt())
-        finally:
-            unsubscribe()
-        plan.tick(record.answer)
-        return record
+        return carry_out_plan(self)
 
     def run_subagents(
         self,
@@ -434,54 +377,22 @@ class Session:
         """Run tasks (prompt strings, task mappings or ``SubagentTask``) in subagents and
         wait for the summary. Unset limits come from the GOOSE_SUBAGENT_* settings;
         ``limits`` gives them all at once."""
-        from goose_nb.subagent_spec import SubagentTask
-        from goose_nb.subagents import run_subagents
+        from goose_nb.subagents import as_tasks, run_subagents, subagent_limits
 
-        parsed = [t if isinstance(t, SubagentTask) else
-                  SubagentTask(prompt=t) if isinstance(t, str) else SubagentTask(**t)
-                  for t in tasks]
-        if not parsed:
-            raise GooseError("no subagent tasks given")
-        limits = limits or self.subagent_limits("parallel" if parallel else "sequential",
-                                                timeout, max_turns, max_concurrency)
+        parsed = as_tasks(tasks)
+        limits = limits or subagent_limits(self.settings, "parallel" if parallel else
+                                           "sequential", timeout, max_turns, max_concurrency)
         self._prepare_prices()
         with self._exclusive():
             return self.runtime.run(run_subagents(self, parsed, limits))
 
     def delegate(self, prompt: str, limits: RunLimits, forced_mode: Mode | None = None
                  ) -> SubagentSummary:
-        """A natural-language request the model splits into subagent tasks itself, as a
-        turn of the main agent with the subagent tools; returns the last run's summary."""
-        from goose_nb.agent import Agent
-        from goose_nb.subagent_tools import CREATE_TOOL, EXECUTE_TOOL, SubagentToolbox
-        from goose_nb.turns import TurnOptions
+        """A request in words that the model splits into subagent tasks itself, as a turn
+        of the main agent with the subagent tools; returns the last run's summary."""
+        from goose_nb.subagent_tools import delegate
 
-        prompt = self._check_prompt(prompt)
-        toolbox = SubagentToolbox(self, limits, forced_mode)
-        mode = f" in {forced_mode} mode" if forced_mode else ""
-        options = TurnOptions(instructions=(
-            "The user wants this done by subagents: split the request into independent "
-            f"tasks with {CREATE_TOOL}, run them with {EXECUTE_TOOL}{mode}, then report "
-            "what they did."))
-        agent = Agent(self, options=options, runner=self.tool_runner(extra_tools=toolbox.tools))
-        with self._exclusive():
-            self.runtime.run(agent.run_turn(prompt))
-        if toolbox.last_summary is None:
-            raise GooseError("the model answered without starting any subagents; say how to "
-                             "split the work, or give the tasks as a YAML list")
-        return toolbox.last_summary
-
-    def subagent_limits(
-        self, mode: Mode, timeout: float | None = None, max_turns: int | None = None,
-        max_concurrency: int | None = None,
-    ) -> RunLimits:
-        """A run's limits: the given ones, else the GOOSE_SUBAGENT_* settings."""
-        from goose_nb.subagents import RunLimits
-
-        settings = self.settings
-        return RunLimits(mode=mode, timeout=timeout or float(settings.subagent_timeout),
-                         max_turns=max_turns or settings.subagent_max_turns,
-                         max_concurrency=max_concurrency or settings.subagent_max_concurrency)
+        return delegate(self, self._check_prompt(prompt), limits, forced_mode)
 
     def _check_prompt(self, prompt: str) -> str:
         if not prompt or not prompt.strip():
@@ -513,7 +424,7 @@ class Session:
         """Forget the conversation, turns, events and usage; keep settings and providers."""
         self.history.clear()
         self.context_digest = ""
-        self.plan, self.plan_questions = None, []
+        self.current_plan, self.plan_questions = None, []
         if self.policy is not None:
             self.policy.reset()
         self.turns.clear()

@@ -114,3 +114,25 @@ class SubagentToolbox:
         tasks = [self.tasks[task_id] for task_id in args.task_ids]
         self.last_summary = await run_subagents(self.session, tasks, limits)
         return ToolOutcome(json.dumps(self.last_summary.model_dump(), indent=2))
+
+
+def delegate(session: Session, prompt: str, limits: RunLimits, forced_mode: Mode | None
+             ) -> SubagentSummary:
+    """A turn of the main agent with the subagent tools, for a request in words; the
+    summary of the last run it started."""
+    from goose_nb.agent import Agent
+    from goose_nb.errors import GooseError
+    from goose_nb.turns import TurnOptions
+
+    toolbox = SubagentToolbox(session, limits, forced_mode)
+    mode = f" in {forced_mode} mode" if forced_mode else ""
+    options = TurnOptions(instructions=(
+        "The user wants this done by subagents: split the request into independent tasks "
+        f"with {CREATE_TOOL}, run them with {EXECUTE_TOOL}{mode}, then report what they did."))
+    agent = Agent(session, options=options,
+                  runner=session.tool_runner(extra_tools=toolbox.tools))
+    session.run_agent(agent, prompt)
+    if toolbox.last_summary is None:
+        raise GooseError("the model answered without starting any subagents; say how to "
+                         "split the work, or give the tasks as a YAML list")
+    return toolbox.last_summary

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from goose_nb.agent import Agent
 from goose_nb.display.turn import TurnView
@@ -33,6 +34,7 @@ from goose_nb.subagent_spec import (
 from goose_nb.turns import PrivateConversation, TurnOptions
 
 if TYPE_CHECKING:
+    from goose_nb.config import Settings
     from goose_nb.session import Session
 
 logger = logging.getLogger("goose_nb.subagents")
@@ -61,6 +63,26 @@ class RunLimits:
     timeout: float = 300.0
     max_turns: int = 10
     max_concurrency: int = 10
+
+
+def as_tasks(tasks: Sequence[SubagentTask | str | Mapping[str, Any]]) -> list[SubagentTask]:
+    """Tasks from prompt strings, task mappings or ``SubagentTask`` objects."""
+    parsed = [t if isinstance(t, SubagentTask) else
+              SubagentTask(prompt=t) if isinstance(t, str) else SubagentTask(**t)
+              for t in tasks]
+    if not parsed:
+        raise GooseError("no subagent tasks given")
+    return parsed
+
+
+def subagent_limits(
+    settings: Settings, mode: Mode, timeout: float | None = None, max_turns: int | None = None,
+    max_concurrency: int | None = None,
+) -> RunLimits:
+    """A run's limits: the given ones, else the GOOSE_SUBAGENT_* settings."""
+    return RunLimits(mode=mode, timeout=timeout or float(settings.subagent_timeout),
+                     max_turns=max_turns or settings.subagent_max_turns,
+                     max_concurrency=max_concurrency or settings.subagent_max_concurrency)
 
 
 def task_ids(tasks: list[SubagentTask]) -> list[str]:

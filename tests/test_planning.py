@@ -83,7 +83,7 @@ def test_the_plan_request_goes_to_the_planner_without_tools(goose, shell, server
     assert "- python:" in system and "- shell:" in system  # the executor's tools
     assert "1. [ ] Load sales.csv into df — *check:* df has rows" in text
     assert "%goose_plan run" in text
-    assert [s.do for s in goose.session.plan.steps] == ["Load sales.csv into df",
+    assert [s.do for s in goose.session.current_plan.steps] == ["Load sales.csv into df",
                                                         "Plot revenue by month"]
 
 
@@ -91,12 +91,12 @@ def test_questions_then_answers_then_a_plan(goose, shell, server):
     server.queue(openai_reply(json.dumps(QUESTIONS)), openai_reply(json.dumps(PLAN)))
     _, text = run(shell, "%%goose_plan\nChart the sales.")
     assert "1. Which file holds the sales?" in text and "2. Monthly or weekly?" in text
-    assert goose.session.plan is None
+    assert goose.session.current_plan is None
     run(shell, "%%goose_plan\n1. sales.csv\n2. monthly")
     follow_up = server.requests[1].json["messages"]
     assert [m["role"] for m in follow_up[1:]] == ["user", "assistant", "user"]
     assert "Which file" in follow_up[2]["content"]
-    assert goose.session.plan is not None and goose.session.plan_questions == []
+    assert goose.session.current_plan is not None and goose.session.plan_questions == []
 
 
 def test_running_the_plan_goes_to_the_lead_after_the_planner(goose, shell, server):
@@ -108,7 +108,7 @@ def test_running_the_plan_goes_to_the_lead_after_the_planner(goose, shell, serve
     assert server.models_asked() == ["planner-m", "lead-m"]
     run_prompt = server.requests[1].json["messages"][-1]["content"]
     assert "1. Load sales.csv into df — check: df has rows" in run_prompt
-    assert all(step.done for step in goose.session.plan.steps)
+    assert all(step.done for step in goose.session.current_plan.steps)
     assert "1. [x] Load sales.csv" in text
 
 
@@ -119,7 +119,7 @@ def test_steps_reported_in_any_step_of_the_run_are_ticked(goose, shell, server):
                  openai_reply("✓ Step 2\nThe chart is done."))
     run(shell, "%%goose_plan\nChart revenue by month.")
     run(shell, "%goose_plan run")
-    assert [step.done for step in goose.session.plan.steps] == [True, True]
+    assert [step.done for step in goose.session.current_plan.steps] == [True, True]
 
 
 def test_the_edited_plan_is_what_runs(goose, shell, server):

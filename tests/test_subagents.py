@@ -26,7 +26,7 @@ from goose_nb.subagent_spec import (
     parse_task_list,
 )
 from goose_nb.subagent_tools import CREATE_TOOL, EXECUTE_TOOL
-from goose_nb.subagents import NO_SPAWNING, SUBAGENT_INSTRUCTIONS, RunLimits
+from goose_nb.subagents import NO_SPAWNING, SUBAGENT_INSTRUCTIONS, RunLimits, subagent_limits
 
 SUBAGENT_MARK = SUBAGENT_INSTRUCTIONS[:40]
 Responder = Callable[[ReceivedRequest], Reply]
@@ -356,10 +356,11 @@ def test_a_subagent_that_keeps_calling_tools_stops_at_max_turns_and_fails(
 def test_default_limits_come_from_the_settings(model_server, make_session):
     session = make_session(model_server, "openai", GOOSE_SUBAGENT_TIMEOUT="42",
                            GOOSE_SUBAGENT_MAX_TURNS="4", GOOSE_SUBAGENT_MAX_CONCURRENCY="3")
-    assert session.subagent_limits("parallel") == RunLimits("parallel", 42.0, 4, 3)
-    assert session.subagent_limits("sequential", 5.0, 2, 1) == RunLimits("sequential", 5.0,
-                                                                          2, 1)
-    assert make_session(model_server).subagent_limits("sequential") == RunLimits(
+    settings = session.settings
+    assert subagent_limits(settings, "parallel") == RunLimits("parallel", 42.0, 4, 3)
+    assert subagent_limits(settings, "sequential", 5.0, 2, 1) == RunLimits("sequential", 5.0,
+                                                                           2, 1)
+    assert subagent_limits(make_session(model_server).settings, "sequential") == RunLimits(
         "sequential", 300.0, 10, 10)
 
 
@@ -484,7 +485,7 @@ def test_parse_duration():
 def test_delegate_runs_the_tasks_the_model_creates(session, model_server):
     model_server.responder = delegating("sequential")
     summary = session.delegate("Use 2 subagents to create hello.html and goodbye.html",
-                               session.subagent_limits("sequential"))
+                               subagent_limits(session.settings, "sequential"))
     assert summary.mode == "sequential"
     assert [(r.task_id, r.result) for r in summary.task_results] == [
         ("task_1", "done: Create hello.html"), ("task_2", "done: Create goodbye.html")]
@@ -506,7 +507,7 @@ def test_delegate_runs_the_tasks_the_model_creates(session, model_server):
 def test_delegate_mode_is_the_users_when_given_else_the_models(session, model_server,
                                                                model_mode, forced, expected):
     model_server.responder = delegating(model_mode)
-    summary = session.delegate("Use 2 subagents", session.subagent_limits("sequential"),
+    summary = session.delegate("Use 2 subagents", subagent_limits(session.settings, "sequential"),
                                forced)
     assert summary.mode == expected
     parent_system = system_text(model_server.requests[0])
@@ -518,7 +519,7 @@ def test_delegate_limits_reach_the_subagents(session, model_server):
         return openai_reply(tool_calls=[python_call(f"c{steps_before(request)}", "x = 1")])
 
     model_server.responder = delegating("parallel", tasks=("loop",), subagent=looping)
-    limits = session.subagent_limits("sequential", max_turns=2)
+    limits = subagent_limits(session.settings, "sequential", max_turns=2)
     summary = session.delegate("Use a subagent to loop", limits)
     assert len(subagent_requests(model_server)) == 2
     assert summary.task_results[0].status == "failed"
@@ -527,7 +528,7 @@ def test_delegate_limits_reach_the_subagents(session, model_server):
 def test_delegate_without_subagents_is_an_error(session, model_server):
     model_server.queue(openai_reply("I will just answer myself."))
     with pytest.raises(GooseError, match="without starting any subagents"):
-        session.delegate("Use 2 subagents", session.subagent_limits("sequential"))
+        session.delegate("Use 2 subagents", subagent_limits(session.settings, "sequential"))
 
 
 def test_alpha_features_offers_the_subagent_tools_to_the_main_agent(model_server, make_session,

@@ -60,7 +60,7 @@ def plan_view(session: Session, plan: Plan) -> WithFallback:
         output = ipywidgets.Output()
 
         def refresh() -> None:
-            shown.value = plan_forms(session.plan or plan)[1]
+            shown.value = plan_forms(session.current_plan or plan)[1]
 
         def on_run(_: Any) -> None:
             if editor.layout.display != "none":
@@ -84,14 +84,14 @@ def plan_view(session: Session, plan: Plan) -> WithFallback:
             if edited is None:
                 status.value = "The edited plan needs numbered steps (1. …)."
                 return
-            session.plan = edited
+            session.current_plan = edited
             editor.layout.display = "none"
             status.value = "Plan updated."
             refresh()
 
         def on_edit(_: Any) -> None:
             if editor.layout.display == "none":
-                editor.value = (session.plan or plan).text()
+                editor.value = (session.current_plan or plan).text()
                 editor.layout.display = ""
                 edit.description = "Save"
             else:
@@ -99,7 +99,7 @@ def plan_view(session: Session, plan: Plan) -> WithFallback:
                 edit.description = "Edit"
 
         def on_discard(_: Any) -> None:
-            session.plan = None
+            session.current_plan = None
             for button in (run, edit, discard):
                 button.disabled = True
             status.value = "Plan discarded."

@@ -44,10 +44,10 @@ def status_view(session: Session) -> RichText:
         ["messages in history", str(len(session.history))],
         ["tokens", f"{total.input_tokens:,} in / {total.output_tokens:,} out"],
     ]
-    if session.plan is not None:
-        done = sum(step.done for step in session.plan.steps)
-        rows.append(["plan", f"{session.plan.title} ({done} of {len(session.plan.steps)} "
-                             "steps done)"])
+    plan = session.current_plan
+    if plan is not None:
+        done = sum(step.done for step in plan.steps)
+        rows.append(["plan", f"{plan.title} ({done} of {len(plan.steps)} steps done)"])
     elif session.plan_questions:
         rows.append(["plan", f"{len(session.plan_questions)} planner question(s) open"])
     if settings.provider == "replay":
