@@ -15,6 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from IPython import get_ipython
+from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
+from IPython.testing.globalipapp import start_ipython
+from IPython.utils.capture import capture_output
 from model_server import ModelServer
 
 from goose_nb.config import Settings
@@ -169,3 +173,28 @@ def run_provider() -> Callable[..., ProviderRun]:
         return result
 
     return run
+
+
+@pytest.fixture(scope="session")
+def shell() -> Iterator[InteractiveShell]:
+    """IPython's test shell (one per process), formatting Markdown as a notebook front end
+    would; ``start_ipython`` returns None once it has been started."""
+    shell = start_ipython() or get_ipython()
+    formatter = shell.display_formatter
+    saved = list(formatter.active_types)
+    formatter.active_types = [*saved, "text/markdown"]
+    yield shell
+    formatter.active_types = saved
+
+
+def run_cell(shell: InteractiveShell, source: str) -> tuple[ExecutionResult, str]:
+    """Run a cell; return its result and the text of all its outputs, in every format."""
+    with capture_output() as captured:
+        result = shell.run_cell(source)
+    texts = [captured.stdout, captured.stderr]
+    for output in captured.outputs:
+        texts.extend(str(value) for value in output.data.values())
+    if result.result is not None:  # the cell's Out[] value
+        data, _ = shell.display_formatter.format(result.result)
+        texts.extend(str(value) for value in data.values())
+    return result, "\n".join(texts)

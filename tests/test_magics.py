@@ -7,27 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from IPython import get_ipython
+from conftest import run_cell as run
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import capture_output
 from model_server import ModelServer, Reply, error_reply, openai_reply
 
 from goose_nb.magics import GooseMagics
 
 SECRET = "sk-test-MAGICSECRET0123456789abcdef"
-
-
-@pytest.fixture(scope="module")
-def shell() -> Iterator[InteractiveShell]:
-    """The test IPython shell, formatting Markdown as a notebook front end would."""
-    shell = start_ipython() or get_ipython()  # started once per process
-    formatter = shell.display_formatter
-    saved = list(formatter.active_types)
-    formatter.active_types = [*saved, "text/markdown"]
-    yield shell
-    formatter.active_types = saved
 
 
 @pytest.fixture
@@ -52,19 +40,6 @@ def goose(
     shell.register_magics(magics)
     yield magics
     magics.session.close()
-
-
-def run(shell: InteractiveShell, source: str):
-    """Run a cell; return (result, all text of all outputs)."""
-    with capture_output() as captured:
-        result = shell.run_cell(source)
-    texts = [captured.stdout, captured.stderr]
-    for output in captured.outputs:
-        texts.extend(str(value) for value in output.data.values())
-    if result.result is not None:  # the cell's Out[] value
-        data, _ = shell.display_formatter.format(result.result)
-        texts.extend(str(value) for value in data.values())
-    return result, "\n".join(texts)
 
 
 def test_cell_streams_answer_with_header_and_footer(goose, shell, server):

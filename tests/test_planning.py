@@ -7,11 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from IPython import get_ipython
+from conftest import run_cell as run
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
-from IPython.utils.capture import capture_output
 from model_server import ModelServer, openai_reply
 
 from goose_nb.magics import GooseMagics
@@ -22,16 +19,6 @@ PLAN = {"type": "plan", "title": "Revenue chart",
                   {"do": "Plot revenue by month", "check": "a chart is shown"}]}
 QUESTIONS = {"type": "questions", "questions": ["Which file holds the sales?",
                                                 "Monthly or weekly?"]}
-
-
-@pytest.fixture(scope="module")
-def shell() -> Iterator[InteractiveShell]:
-    shell = start_ipython() or get_ipython()  # started once per process
-    formatter = shell.display_formatter
-    saved = list(formatter.active_types)
-    formatter.active_types = [*saved, "text/markdown"]
-    yield shell
-    formatter.active_types = saved
 
 
 @pytest.fixture
@@ -57,18 +44,6 @@ def goose(shell, server, tmp_path: Path, monkeypatch) -> Iterator[GooseMagics]:
     magics.session.namespace = {}
     yield magics
     magics.session.close()
-
-
-def run(shell, source: str):
-    with capture_output() as captured:
-        result = shell.run_cell(source)
-    texts = [captured.stdout, captured.stderr]
-    for output in captured.outputs:
-        texts.extend(str(v) for v in output.data.values())
-    if result.result is not None:
-        data, _ = shell.display_formatter.format(result.result)
-        texts.extend(str(v) for v in data.values())
-    return result, "\n".join(texts)
 
 
 def test_the_plan_request_goes_to_the_planner_without_tools(goose, shell, server):

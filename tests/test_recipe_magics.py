@@ -8,11 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from IPython import get_ipython
+from conftest import run_cell as run
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
-from IPython.utils.capture import capture_output
 from model_server import ModelServer, openai_reply
 
 from goose_nb.magics import GooseMagics
@@ -46,16 +44,6 @@ settings:
 PROFILE = {"variable": "df", "rows": 3, "columns": 2,
            "dtypes": {"a": "int64", "b": "object"}, "missing": {"a": 0, "b": 1},
            "notes": ["b has one missing value"]}
-
-
-@pytest.fixture(scope="module")
-def shell() -> Iterator[InteractiveShell]:
-    shell = start_ipython() or get_ipython()  # started once per process
-    formatter = shell.display_formatter
-    saved = list(formatter.active_types)
-    formatter.active_types = [*saved, "text/markdown"]
-    yield shell
-    formatter.active_types = saved
 
 
 @pytest.fixture
@@ -95,19 +83,6 @@ def magics(shell: InteractiveShell, server: ModelServer, project: Path, tmp_path
     shell.register_magics(recipes)
     yield recipes
     goose.session.close()
-
-
-def run(shell: InteractiveShell, source: str):
-    """Run a cell; return (result, all text of all outputs)."""
-    with capture_output() as captured:
-        result = shell.run_cell(source)
-    texts = [captured.stdout, captured.stderr]
-    for output in captured.outputs:
-        texts.extend(str(value) for value in output.data.values())
-    if result.result is not None:
-        data, _ = shell.display_formatter.format(result.result)
-        texts.extend(str(value) for value in data.values())
-    return result, "\n".join(texts)
 
 
 def test_run_sends_instructions_prompt_and_pinned_model(magics, shell, server):

@@ -10,11 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from IPython import get_ipython
+from conftest import run_cell as run
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
-from IPython.utils.capture import capture_output
 from model_server import ModelServer, ReceivedRequest, Reply, openai_reply
 from test_subagents import (
     delegating,
@@ -33,18 +31,6 @@ from goose_nb.subagent_magic import parse_request, words_fill_in
 from goose_nb.subagent_spec import SubagentSummary
 
 SECRET = "sk-test-SUBAGENTMAGIC0123456789abcd"
-
-
-@pytest.fixture(scope="module")
-def shell() -> Iterator[InteractiveShell]:
-    """The test IPython shell, formatting Markdown as a notebook front end would.
-    (``start_ipython`` returns None once another module has started it.)"""
-    shell = start_ipython() or get_ipython()
-    formatter = shell.display_formatter
-    saved = list(formatter.active_types)
-    formatter.active_types = [*saved, "text/markdown"]
-    yield shell
-    formatter.active_types = saved
 
 
 @pytest.fixture
@@ -71,19 +57,6 @@ def goose(shell: InteractiveShell, server: ModelServer, tmp_path: Path,
     shell.register_magics(magics)
     yield magics
     magics.session.close()
-
-
-def run(shell: InteractiveShell, source: str):
-    """Run a cell; return (result, all text of all outputs)."""
-    with capture_output() as captured:
-        result = shell.run_cell(source)
-    texts = [captured.stdout, captured.stderr]
-    for output in captured.outputs:
-        texts.extend(str(value) for value in output.data.values())
-    if result.result is not None:  # the cell's Out[] value
-        data, _ = shell.display_formatter.format(result.result)
-        texts.extend(str(value) for value in data.values())
-    return result, "\n".join(texts)
 
 
 def summary_of(shell: InteractiveShell, source: str) -> SubagentSummary:
