@@ -338,14 +338,18 @@ def savings(
     roles: dict[str, _Sum] = {}
     total = _Sum()
     lead_only: _Sum | None = _Sum() if lead is not None else None
+    # with lead/worker off the main agent's steps have no role; beside subagent or planner
+    # steps they still need a name of their own, or they would be counted as those
+    unnamed = "main" if any(entry.role for entry in entries) else None
     for entry in entries:
         cost = book.cost(entry.model, entry.usage)
         model_sum = models.setdefault(entry.model, _Sum())
         model_sum.add(entry.usage, cost)
-        if entry.role is not None:
-            roles.setdefault(entry.role, _Sum()).add(entry.usage, cost)
-            if entry.role not in model_sum.roles:
-                model_sum.roles.append(entry.role)
+        role = entry.role or unnamed
+        if role is not None:
+            roles.setdefault(role, _Sum()).add(entry.usage, cost)
+            if role not in model_sum.roles:
+                model_sum.roles.append(role)
         total.add(entry.usage, cost)
         if lead_only is not None and lead is not None:
             lead_only.add(entry.usage, book.cost(lead, entry.usage))

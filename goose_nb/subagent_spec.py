@@ -100,7 +100,13 @@ def parse_task_list(body: str) -> list[SubagentTask] | None:
     then a natural-language request). A list with a bad item is an error naming it."""
     try:
         data = yaml.safe_load(body)
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        if body.lstrip().startswith("- "):  # meant as a list: say why it is not one
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise GooseError(f"the task list is not valid YAML{where} "
+                             f"({getattr(exc, 'problem', None) or 'syntax error'}); quote an "
+                             "item that contains ': ' or '#'") from None
         return None
     if not isinstance(data, list):
         return None

@@ -350,7 +350,8 @@ def test_the_ledger_keeps_steps_and_model_role_pairs():
                                       (GPT_4O, None): STEP}
     assert set(ledger.by_role()) == {"lead", "worker"}
     assert [e.role for e in ledger.entries()] == ["lead", "worker", None]
-    assert savings(ledger, GPT_4O).models[0].roles == ("lead", "worker")
+    # a step without a role (a pinned recipe run) is named "main" beside the roles
+    assert savings(ledger, GPT_4O).models[0].roles == ("lead", "worker", "main")
 
 
 # the view -------------------------------------------------------------------------------------
@@ -459,3 +460,18 @@ def test_pricing_makes_no_network_request():
     lines = done.stdout.split()
     assert len(lines) == 4 and lines[3] == "None"
     assert all(float(value) > 0 for value in lines[:3])
+
+
+def test_main_agent_steps_without_a_role_are_not_counted_as_subagents():
+    from goose_nb.messages import ModelRef, Usage
+    from goose_nb.pricing import savings
+    from goose_nb.usage import UsageLedger
+
+    ledger = UsageLedger()
+    model = ModelRef(provider="openai", model="gpt-4o-mini")
+    ledger.add(model, Usage(input_tokens=100, output_tokens=10))
+    ledger.add(model, Usage(input_tokens=50, output_tokens=5), "subagent")
+    summary = savings(ledger, None)
+    assert summary.roles["main"].usage.input_tokens == 100
+    assert summary.roles["subagent"].usage.input_tokens == 50
+    assert summary.models[0].roles == ("main", "subagent")

@@ -552,3 +552,11 @@ def test_alpha_features_offers_the_subagent_tools_to_the_main_agent(model_server
 def test_run_subagents_rejects_no_tasks(session):
     with pytest.raises(GooseError, match="no subagent tasks"):
         session.run_subagents([])
+
+
+def test_a_list_that_is_not_valid_yaml_is_an_error_not_a_request():
+    from goose_nb.subagent_spec import parse_task_list
+
+    with pytest.raises(GooseError, match=r"not valid YAML at line 1 .*quote an item"):
+        parse_task_list("- Revenue (units × price): the total: per region\n- Another task")
+    assert parse_task_list("Use 2 subagents: one for North, one for South") is None
