@@ -281,3 +281,13 @@ def test_lead_worker_in_a_real_kernel_follows_the_rules(tmp_path):
     assert "| 4 | ⇄ W |" in timeline["text/markdown"]
     assert "worker; 0 failures of 2" in timeline["text/plain"]
     assert "application/vnd.jupyter.widget-view+json" in timeline
+
+
+def test_every_demo_notebook_is_executed_by_a_test():
+    """A notebook added to notebooks/ without a test that runs it would go unchecked."""
+    tests = "\n".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        assert f'"{notebook.name}"' in tests or f'"{notebook.stem}"' in tests, notebook.name
+        cassettes = ROOT / "notebooks" / "cassettes" / f"{notebook.stem}.yaml"
+        assert cassettes.exists(), f"{notebook.name} has no cassette"
+        assert "scripted" in nbformat.read(notebook, 4).cells[0].source.lower()
