@@ -3,82 +3,28 @@ Markdown promises, leak nothing key-shaped, and give the same outputs on every r
 
 from __future__ import annotations
 
-import re
-import sys
-from pathlib import Path
-
 import nbformat
 import pytest
-import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from execute_notebooks import execute_notebook, offline_env  # noqa: E402
-
-NOTEBOOKS = ROOT / "notebooks"
-TIMING = re.compile(r"\d+\.\d+ s\b")
-API_KEY = re.compile(r"sk-[A-Za-z0-9]{8,}")
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    return [cell for cell in notebook.cells if cell.cell_type == "code"]
-
-
-def cell_for(notebook: nbformat.NotebookNode, source_start: str) -> nbformat.NotebookNode:
-    """The one code cell whose source starts with ``source_start``."""
-    found = [c for c in code_cells(notebook) if c.source.startswith(source_start)]
-    assert len(found) == 1, f"{len(found)} cells start with {source_start!r}"
-    return found[0]
-
-
-def shown(cell: nbformat.NotebookNode) -> str:
-    """All of a cell's outputs in every static format (a widget's view is a reference to a
-    fresh model id on every run, not content)."""
-    parts = []
-    for output in cell.outputs:
-        parts.append(output.get("text", ""))
-        parts.extend(str(v) for k, v in output.get("data", {}).items() if k != WIDGET_VIEW)
-        parts.extend(output.get("traceback", []))
-    return "\n".join(parts)
-
-
-def masked(notebook: nbformat.NotebookNode) -> list[str]:
-    """Per code cell, its outputs with timings masked: what must not change between runs."""
-    return [TIMING.sub("T s", shown(cell)) for cell in code_cells(notebook)]
-
-
-def assert_no_errors(notebook: nbformat.NotebookNode) -> None:
-    errors = [o for c in code_cells(notebook) for o in c.outputs if o.output_type == "error"]
-    stderr = [o.text for c in code_cells(notebook) for o in c.outputs
-              if o.output_type == "stream" and o.name == "stderr"]
-    assert not errors and not stderr, (errors, stderr)
+from notebook_checks import (
+    API_KEY,
+    NOTEBOOKS,
+    assert_no_errors,
+    cell_for,
+    code_cells,
+    masked,
+    run_offline,
+    shown,
+)
 
 
 @pytest.fixture(scope="module")
 def exploratory() -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
-    path = NOTEBOOKS / "exploratory_data.ipynb"
-    return execute_notebook(path, offline_env()), execute_notebook(path, offline_env())
+    return run_offline("exploratory_data"), run_offline("exploratory_data")
 
 
 @pytest.fixture(scope="module")
 def planning() -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
-    path = NOTEBOOKS / "planning.ipynb"
-    return execute_notebook(path, offline_env()), execute_notebook(path, offline_env())
-
-
-@pytest.mark.parametrize("name", ["exploratory_data", "planning"])
-def test_demo_cassettes_are_scripted_and_say_so(name):
-    text = (NOTEBOOKS / "cassettes" / f"{name}.yaml").read_text(encoding="utf-8")
-    cassette = yaml.safe_load(text)
-    assert cassette["scripted"] is True
-    assert "written by hand" in text.splitlines()[0] and "not recorded" in cassette["note"]
-    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    opening = notebook.cells[0].source
-    assert f"cassettes/{name}.yaml" in opening and "*scripted*" in opening
-    assert "To use a real model" in opening or "To use real models" in opening
-    assert "OPENAI_API_KEY" in opening
+    return run_offline("planning"), run_offline("planning")
 
 
 def test_sales_csv_is_a_plausible_dataset():

@@ -4,84 +4,31 @@ promises, leak nothing key-shaped, and give the same outputs on every run."""
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
+from notebook_checks import (
+    API_KEY,
+    NOTEBOOKS,
+    assert_no_errors,
+    cell_for,
+    masked,
+    run_offline,
+    shown,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from execute_notebooks import execute_notebook, offline_env  # noqa: E402
-
-NOTEBOOKS = ROOT / "notebooks"
-TIMING = re.compile(r"\d+\.\d+ s\b")
-# the summary dict's run time, printed by the notebook and in the parent's tool result
-RUN_TIME = re.compile(r"""(["']execution_time_seconds["']: )\d+(?:\.\d+)?""")
-API_KEY = re.compile(r"sk-[A-Za-z0-9]{8,}")
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SHIPPED = ["code-reviewer", "data-profiler", "chart-maker", "test-writer"]
-
-
-def code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    return [cell for cell in notebook.cells if cell.cell_type == "code"]
-
-
-def cell_for(notebook: nbformat.NotebookNode, source_start: str) -> nbformat.NotebookNode:
-    """The one code cell whose source starts with ``source_start``."""
-    found = [c for c in code_cells(notebook) if c.source.startswith(source_start)]
-    assert len(found) == 1, f"{len(found)} cells start with {source_start!r}"
-    return found[0]
-
-
-def shown(cell: nbformat.NotebookNode) -> str:
-    """All of a cell's outputs in every static format (a widget's view is a reference to a
-    fresh model id on every run, not content)."""
-    parts = []
-    for output in cell.outputs:
-        parts.append(output.get("text", ""))
-        parts.extend(str(v) for k, v in output.get("data", {}).items() if k != WIDGET_VIEW)
-        parts.extend(output.get("traceback", []))
-    return "\n".join(parts)
-
-
-def masked(notebook: nbformat.NotebookNode) -> list[str]:
-    """Per code cell, its outputs with timings masked: what must not change between runs."""
-    return [RUN_TIME.sub(r"\1T", TIMING.sub("T s", shown(cell)))
-            for cell in code_cells(notebook)]
-
-
-def assert_no_errors(notebook: nbformat.NotebookNode) -> None:
-    errors = [o for c in code_cells(notebook) for o in c.outputs if o.output_type == "error"]
-    stderr = [o.text for c in code_cells(notebook) for o in c.outputs
-              if o.output_type == "stream" and o.name == "stderr"]
-    assert not errors and not stderr, (errors, stderr)
 
 
 @pytest.fixture(scope="module")
 def subagents() -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
-    path = NOTEBOOKS / "subagents.ipynb"
-    return execute_notebook(path, offline_env()), execute_notebook(path, offline_env())
+    return run_offline("subagents"), run_offline("subagents")
 
 
 @pytest.fixture(scope="module")
 def recipes() -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
-    path = NOTEBOOKS / "recipes.ipynb"
-    return execute_notebook(path, offline_env()), execute_notebook(path, offline_env())
-
-
-@pytest.mark.parametrize("name", ["subagents", "recipes"])
-def test_demo_cassettes_are_scripted_and_say_so(name):
-    text = (NOTEBOOKS / "cassettes" / f"{name}.yaml").read_text(encoding="utf-8")
-    cassette = yaml.safe_load(text)
-    assert cassette["scripted"] is True
-    assert "written by hand" in text.splitlines()[0] and "not recorded" in cassette["note"]
-    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    opening = notebook.cells[0].source
-    assert f"cassettes/{name}.yaml" in opening and "*scripted*" in opening
-    assert "To use a real model" in opening and "OPENAI_API_KEY" in opening
+    return run_offline("recipes"), run_offline("recipes")
 
 
 def test_subagents_cassette_can_replay_in_parallel():
