@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from goose_nb.errors import CassetteError
 from goose_nb.messages import Message, ModelResponse
-from goose_nb.providers.http import scrub
+from goose_nb.secrets import scrub
 
 FORMAT = "goose_nb-cassette/1"
 

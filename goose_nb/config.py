@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from goose_nb.errors import ConfigError
 from goose_nb.providers.registry import PROVIDER_NAMES
+from goose_nb.secrets import scrub
 
 Source = Literal["default", "config.yaml", "environment", "notebook"]
 ApprovalMode = Literal["auto", "approve", "smart_approve", "chat"]
@@ -29,8 +30,6 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 # ASCII digits only: int() would also take "1_000" and non-ASCII digits such as "٣".
 _INTEGER = re.compile(r"[+-]?[0-9]+")
-# A value shaped like an API key is never echoed in an error, whatever key it was given to.
-_KEY_SHAPED = re.compile(r"\b(sk|key|pk)-[A-Za-z0-9_\-*.]{6,}")
 
 
 class Settings(BaseModel):
@@ -170,7 +169,7 @@ def coerce(key: Key, value: Any, source: Source) -> Any:
         return SecretStr(text) if text else None
     text = str(value).strip()
     # what an error message echoes: the value on one line, unless it looks like an API key
-    shown = _KEY_SHAPED.sub("[redacted]", text)
+    shown = scrub(text)
     bad = f"{key.name}={shown if shown.isprintable() else repr(shown)} (from {source})"
     if key.kind == "int":
         if isinstance(value, bool) or not _INTEGER.fullmatch(text):

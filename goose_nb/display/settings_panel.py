@@ -31,8 +31,8 @@ from goose_nb.display.rich import RichText, table
 from goose_nb.display.widgets import WithFallback
 from goose_nb.errors import ConfigError, GooseError
 from goose_nb.providers.base import LIST_MODELS_TIMEOUT
-from goose_nb.providers.http import scrub
 from goose_nb.providers.registry import PROVIDER_NAMES
+from goose_nb.secrets import scrub
 
 if TYPE_CHECKING:
     from goose_nb.session import Session

@@ -19,7 +19,8 @@ import httpx
 from goose_nb.config import Settings
 from goose_nb.errors import ProviderError
 from goose_nb.messages import ChatRequest, StreamEvent, ToolCall
-from goose_nb.providers.http import Endpoint, raise_for_status, scrub, transport_error
+from goose_nb.providers.http import Endpoint, raise_for_status, transport_error
+from goose_nb.secrets import scrub
 
 logger = logging.getLogger("goose_nb.providers")
 

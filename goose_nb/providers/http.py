@@ -12,9 +12,8 @@ import email.utils
 import json
 import logging
 import random
-import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -26,12 +25,12 @@ from goose_nb.errors import (
     TransientProviderError,
 )
 from goose_nb.messages import StreamEvent, StreamRestarted
+from goose_nb.secrets import scrub
 
 logger = logging.getLogger("goose_nb.providers")
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 MAX_RETRY_AFTER = 60.0
-_KEY_PATTERN = re.compile(r"\b(sk|key|pk)-[A-Za-z0-9_\-*.]{6,}")
 
 
 def normalize_host(host: str, default_scheme: str = "https") -> str:
@@ -41,14 +40,6 @@ def normalize_host(host: str, default_scheme: str = "https") -> str:
         return host
     local = host.startswith(("localhost", "127.", "[::1]", "0.0.0.0"))
     return f"{'http' if local else default_scheme}://{host}"
-
-
-def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """Remove known secrets and anything shaped like an API key from text we show."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return _KEY_PATTERN.sub("[redacted]", text)
 
 
 def parse_retry_after(headers: httpx.Headers) -> float | None:
