@@ -7,6 +7,7 @@ goose_nb or httpx is patched.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from IPython.utils.capture import capture_output
 from model_server import ModelServer
 
 from goose_nb.config import Settings
+from goose_nb.magics import GooseMagics
 from goose_nb.messages import (
     ChatRequest,
     Message,
@@ -198,3 +200,22 @@ def run_cell(shell: InteractiveShell, source: str) -> tuple[ExecutionResult, str
         data, _ = shell.display_formatter.format(result.result)
         texts.extend(str(value) for value in data.values())
     return result, "\n".join(texts)
+
+
+def register_goose(shell: InteractiveShell, server: ModelServer, tmp_path: Path,
+                   monkeypatch: pytest.MonkeyPatch, api_key: str,
+                   **env: str) -> GooseMagics:
+    """A freshly registered ``%goose`` extension whose session reads an environment that
+    points at ``server`` as an OpenAI host, plus ``env``, and nothing of the developer's own
+    goose configuration."""
+    for name in [n for n in os.environ if n.startswith(("GOOSE_", "ANTHROPIC_", "OPENAI_"))
+                 or n == "ALPHA_FEATURES"]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("GOOSE_CONFIG_PATH", str(tmp_path / "absent.yaml"))
+    monkeypatch.setenv("OPENAI_HOST", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    magics = GooseMagics(shell)
+    shell.register_magics(magics)
+    return magics

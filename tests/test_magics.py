@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import register_goose
 from conftest import run_cell as run
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
@@ -28,16 +29,9 @@ def server() -> Iterator[ModelServer]:
 def goose(
     shell: InteractiveShell, server: ModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[GooseMagics]:
-    """A freshly registered extension whose session reads an environment for ``server``."""
-    for name in ("GOOSE_PROVIDER", "GOOSE_MODEL", "ANTHROPIC_API_KEY", "GOOSE_NB_RECORD",
-                 "GOOSE_NB_CASSETTE", "GOOSE_LEAD_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GOOSE_CONFIG_PATH", str(tmp_path / "absent.yaml"))
-    monkeypatch.setenv("OPENAI_HOST", server.url)
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    monkeypatch.setenv("GOOSE_MODEL", "gpt-test")
-    magics = GooseMagics(shell)
-    shell.register_magics(magics)
+    """A freshly registered extension whose session reads an environment for ``server``
+    (the provider auto-detected from the key)."""
+    magics = register_goose(shell, server, tmp_path, monkeypatch, SECRET, GOOSE_MODEL="gpt-test")
     yield magics
     magics.session.close()
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import register_goose
 from conftest import run_cell as run
 from IPython.core.error import UsageError
 from model_server import ModelServer, openai_reply
@@ -29,18 +30,10 @@ def server() -> Iterator[ModelServer]:
 
 @pytest.fixture
 def goose(shell, server, tmp_path: Path, monkeypatch) -> Iterator[GooseMagics]:
-    for name in ("GOOSE_PROVIDER", "GOOSE_MODEL", "GOOSE_LEAD_MODEL", "GOOSE_PLANNER_MODEL",
-                 "GOOSE_PLANNER_PROVIDER", "GOOSE_NB_RECORD", "GOOSE_NB_CASSETTE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GOOSE_CONFIG_PATH", str(tmp_path / "absent.yaml"))
-    monkeypatch.setenv("GOOSE_PROVIDER", "openai")
-    monkeypatch.setenv("OPENAI_HOST", server.url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-PLANNINGKEY1234567890")
-    monkeypatch.setenv("GOOSE_MODEL", "worker-m")
-    monkeypatch.setenv("GOOSE_LEAD_MODEL", "lead-m")
-    monkeypatch.setenv("GOOSE_PLANNER_MODEL", "planner-m")
-    magics = GooseMagics(shell)
-    shell.register_magics(magics)
+    magics = register_goose(shell, server, tmp_path, monkeypatch,
+                            "sk-test-PLANNINGKEY1234567890", GOOSE_PROVIDER="openai",
+                            GOOSE_MODEL="worker-m", GOOSE_LEAD_MODEL="lead-m",
+                            GOOSE_PLANNER_MODEL="planner-m")
     magics.session.namespace = {}
     yield magics
     magics.session.close()

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import register_goose
 from conftest import run_cell as run
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from model_server import ModelServer, openai_reply
 
-from goose_nb.magics import GooseMagics
 from goose_nb.recipe_magics import RecipeMagics
 
 SECRET = "sk-test-RECIPESECRET0123456789abcdef"
@@ -69,17 +69,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def magics(shell: InteractiveShell, server: ModelServer, project: Path, tmp_path: Path,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[RecipeMagics]:
     """Both magics registered, sharing one session whose environment is for ``server``."""
-    for name in ("GOOSE_PROVIDER", "GOOSE_MODEL", "ANTHROPIC_API_KEY", "GOOSE_NB_RECORD",
-                 "GOOSE_NB_CASSETTE", "GOOSE_LEAD_MODEL", "ALPHA_FEATURES"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GOOSE_CONFIG_PATH", str(tmp_path / "absent.yaml"))
-    monkeypatch.setenv("OPENAI_HOST", server.url)
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    monkeypatch.setenv("GOOSE_PROVIDER", "openai")
-    monkeypatch.setenv("GOOSE_MODEL", "gpt-test")
-    goose = GooseMagics(shell)
+    goose = register_goose(shell, server, tmp_path, monkeypatch, SECRET,
+                           GOOSE_PROVIDER="openai", GOOSE_MODEL="gpt-test")
     recipes = RecipeMagics(shell, goose)
-    shell.register_magics(goose)
     shell.register_magics(recipes)
     yield recipes
     goose.session.close()

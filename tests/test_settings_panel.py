@@ -16,7 +16,7 @@ from typing import Any
 
 import ipywidgets
 import pytest
-from conftest import ANTHROPIC_KEY, OPENAI_KEY
+from conftest import ANTHROPIC_KEY, OPENAI_KEY, register_goose
 from IPython import get_ipython
 from IPython.core.error import UsageError
 from IPython.testing.globalipapp import start_ipython
@@ -32,7 +32,6 @@ from test_providers_list_models import (
 
 from goose_nb.display.settings_panel import SettingsPanel, settings_panel
 from goose_nb.display.status import config_view
-from goose_nb.magics import GooseMagics
 
 OPENAI_LIST = ("gpt-4o", "gpt-4o-mini", "o3-mini")
 ANTHROPIC_LIST = ("claude-sonnet-4-5", "claude-haiku-4-5")
@@ -363,16 +362,8 @@ def test_static_forms_when_off_say_how_to_turn_it_on(make_session, server):
 @pytest.fixture
 def goose(server: ModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     shell = start_ipython() or get_ipython()  # started once per process
-    for name in ("GOOSE_PROVIDER", "GOOSE_MODEL", "ANTHROPIC_API_KEY", "GOOSE_NB_RECORD",
-                 "GOOSE_NB_CASSETTE", "GOOSE_LEAD_MODEL", "GOOSE_LEAD_PROVIDER"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GOOSE_CONFIG_PATH", str(tmp_path / "absent.yaml"))
-    monkeypatch.setenv("OPENAI_HOST", server.url)
-    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-    monkeypatch.setenv("GOOSE_PROVIDER", "openai")
-    monkeypatch.setenv("GOOSE_MODEL", "gpt-4o")
-    magics = GooseMagics(shell)
-    shell.register_magics(magics)
+    magics = register_goose(shell, server, tmp_path, monkeypatch, OPENAI_KEY,
+                            GOOSE_PROVIDER="openai", GOOSE_MODEL="gpt-4o")
     yield shell, magics
     magics.session.close()
 
