@@ -268,6 +268,24 @@ def ollama_reply(
                  content_type="application/x-ndjson")
 
 
+def python_call(call_id: str, code: str) -> tuple[str, str, str]:
+    """A ``python`` tool call for the reply builders: (id, name, arguments JSON)."""
+    return (call_id, "python", json.dumps({"code": code}))
+
+
+def worked_example_replies() -> list[Reply]:
+    """behaviour.md's worked example with ``LEAD_TURNS=1``: turn 2's worker steps fail
+    twice (``1/0``, then an undefined name), so the steps of turns 1-4 go L · W W L · L · W."""
+    return [
+        openai_reply("Loaded."),
+        openai_reply("", [python_call("a", "ratio = 1 / 0")]),
+        openai_reply("", [python_call("b", "ratio = total / count")]),
+        openai_reply("The data has no rows yet, so there is no ratio."),
+        openai_reply("No mean either."),
+        openai_reply("Nor a median."),
+    ]
+
+
 def error_reply(status: int, message: str = "error", headers: dict[str, str] | None = None,
                 ) -> Reply:
     body = json.dumps({"error": {"message": message, "type": "error"}}).encode()

@@ -6,15 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from model_server import anthropic_reply, ollama_reply, openai_reply
+from model_server import anthropic_reply, ollama_reply, openai_reply, python_call
 
 from goose_nb.events import Notice, StepClassified, StepFailed, ToolCallFinished
 from goose_nb.session import Session
 from goose_nb.tools.runner import Approval
-
-
-def python_call(call_id: str, code: str) -> tuple[str, str, str]:
-    return (call_id, "python", json.dumps({"code": code}))
 
 
 def tool_messages(request_json: dict) -> list[dict]:

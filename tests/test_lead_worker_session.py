@@ -4,12 +4,18 @@ and technical errors that must leave the session as it was."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator
 
 import pytest
-from model_server import ModelServer, anthropic_reply, error_reply, openai_reply
+from model_server import (
+    ModelServer,
+    anthropic_reply,
+    error_reply,
+    openai_reply,
+    python_call,
+    worked_example_replies,
+)
 
 from goose_nb.errors import ProviderUnavailableError
 from goose_nb.events import (
@@ -27,9 +33,6 @@ from goose_nb.session import Session
 LEAD, WORKER = "lead-m", "worker-m"
 LETTER = {"lead": "L", "worker": "W", None: "-"}
 
-
-def python_call(call_id: str, code: str) -> tuple[str, str, str]:
-    return (call_id, "python", json.dumps({"code": code}))
 
 
 def unavailable() -> list:
@@ -90,14 +93,7 @@ def check_switch_events(session: Session) -> None:
 
 def test_worked_example_two_failing_worker_steps(lead_worker, model_server):
     session = lead_worker(GOOSE_LEAD_TURNS="1")
-    model_server.queue(
-        openai_reply("Loaded."),
-        openai_reply("", [python_call("a", "ratio = 1 / 0")]),
-        openai_reply("", [python_call("b", "ratio = total / count")]),
-        openai_reply("The data has no rows yet, so there is no ratio."),
-        openai_reply("No mean either."),
-        openai_reply("Nor a median."),
-    )
+    model_server.queue(*worked_example_replies())
     for prompt in ["Load the data.", "Compute the ratio.", "Now the mean.", "And the median."]:
         assert session.ask(prompt).status == "ok"
     assert model_server.models_asked() == [LEAD, WORKER, WORKER, LEAD, LEAD, WORKER]

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 import yaml
 from jupyter_client.manager import start_new_kernel
-from model_server import ModelServer, error_reply, openai_reply
+from model_server import ModelServer, error_reply, openai_reply, python_call, worked_example_replies
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -166,12 +166,6 @@ def test_kernel_interrupt_cancels_the_turn_and_the_session_goes_on(kernel, tmp_p
         assert evaluate(kc, "current_session().turns[-1].answer") == "'after the interrupt'"
 
 
-def python_call(call_id: str, code: str) -> tuple[str, str, str]:
-    import json
-
-    return (call_id, "python", json.dumps({"code": code}))
-
-
 def test_a_variable_the_agent_creates_is_there_for_the_next_cell(tmp_path):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
@@ -254,14 +248,7 @@ def test_lead_worker_in_a_real_kernel_follows_the_rules(tmp_path):
     notebook.cells += [nbformat.v4.new_code_cell(f"%%goose\n{p}") for p in prompts]
     notebook.cells += [nbformat.v4.new_code_cell("%goose timeline")]
     with ModelServer() as server:
-        server.queue(
-            openai_reply("Loaded."),
-            openai_reply("", [python_call("a", "ratio = 1 / 0")]),
-            openai_reply("", [python_call("b", "ratio = total / count")]),
-            openai_reply("The data has no rows yet, so there is no ratio."),
-            openai_reply("No mean either."),
-            openai_reply("Nor a median."),
-        )
+        server.queue(*worked_example_replies())
         env = server_env(server, tmp_path) | {
             "GOOSE_LEAD_MODEL": "lead-m", "GOOSE_MODEL": "worker-m", "GOOSE_LEAD_TURNS": "1"}
         from nbclient import NotebookClient

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from model_server import ModelServer, ReceivedRequest, Reply, error_reply, openai_reply
+from model_server import ModelServer, ReceivedRequest, Reply, error_reply, openai_reply, python_call
 
 from goose_nb.errors import GooseError
 from goose_nb.events import SubagentFinished, SubagentStarted
@@ -76,9 +76,6 @@ def subagent_requests(server: ModelServer, task: str | None = None) -> list[Rece
 def slow(reply: Reply, seconds: float) -> Reply:
     return replace(reply, delay=seconds)
 
-
-def python_call(call_id: str, code: str) -> tuple[str, str, str]:
-    return (call_id, "python", json.dumps({"code": code}))
 
 
 def echo(request: ReceivedRequest) -> Reply:
