@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from corpus import SKIP_PREFIX, require_corpus
 from IPython import get_ipython
 from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 from IPython.testing.globalipapp import start_ipython
@@ -42,6 +43,24 @@ OPENAI_KEY = "sk-test-SECRETVALUE123456789"
 ANTHROPIC_KEY = "sk-ant-test-SECRETVALUE987654321"
 
 FAST_RETRY = RetryPolicy(base_delay=0.01)
+
+
+@pytest.fixture
+def provider_streams() -> Path:
+    """The recorded provider streams of the shared corpus (the test skips without them)."""
+    return require_corpus("provider-streams")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many tests a missing corpus skipped, so a short run is never mistaken for a
+    full one."""
+    skipped = [report for report in terminalreporter.stats.get("skipped", [])
+               if SKIP_PREFIX in str(report.longrepr)]
+    if skipped:
+        modules = sum(isinstance(report, pytest.CollectReport) for report in skipped)
+        terminalreporter.write_line(
+            f"the shared corpus is missing: {modules} corpus test module(s) and "
+            f"{len(skipped) - modules} other test(s) skipped (set GOOSE_NB_CORPUS)")
 
 
 @pytest.fixture

@@ -16,10 +16,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "provider-streams"
+from corpus import require_corpus
 
 
 @dataclass
@@ -294,7 +293,8 @@ def error_reply(status: int, message: str = "error", headers: dict[str, str] | N
 
 def corpus_reply(name: str, chunk_size: int = 64) -> Reply:
     """A recorded response from the shared corpus, byte for byte, re-chunked."""
-    expected = json.loads((CORPUS / "expected.json").read_text())[name]
-    body = (CORPUS / f"{name}.response.txt").read_bytes()
+    streams = require_corpus("provider-streams")
+    expected = json.loads((streams / "expected.json").read_text())[name]
+    body = (streams / f"{name}.response.txt").read_bytes()
     chunks = [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]
     return Reply(chunks=chunks, content_type=expected["content_type"])

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from conftest import ProviderRun, settings_for, simple_request
+from corpus import require_corpus
 from model_server import (
-    CORPUS,
     Reply,
     anthropic_reply,
     corpus_reply,
@@ -23,6 +23,7 @@ from model_server import (
 
 from goose_nb.messages import ModelResponse
 
+CORPUS = require_corpus("provider-streams")
 EXPECTED: dict[str, dict[str, Any]] = json.loads((CORPUS / "expected.json").read_text())
 NAMES = sorted(EXPECTED)
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from conftest import ANTHROPIC_KEY, OPENAI_KEY, settings_for
-from model_server import CORPUS, anthropic_reply, ollama_reply, openai_reply
+from model_server import anthropic_reply, ollama_reply, openai_reply
 
 from goose_nb.context import SYSTEM_PROMPT
 from goose_nb.messages import ChatRequest, Message, ToolCall, ToolResult, ToolSpec
@@ -137,10 +137,11 @@ def test_openai_assistant_tool_call_without_text_has_null_content(model_server, 
     assert messages[1]["tool_calls"][0]["id"] == "call_time"
 
 
-def test_openai_history_matches_a_real_recorded_request(model_server, run_provider):
+def test_openai_history_matches_a_real_recorded_request(model_server, run_provider,
+                                                        provider_streams):
     """The corpus request that replays a tool call and its result, rebuilt from our types."""
     recorded = json.loads(
-        (CORPUS / "openai-stream-text-after-tool-usage.request.json").read_text())
+        (provider_streams / "openai-stream-text-after-tool-usage.request.json").read_text())
     raw = '{"a": 1231, "b": 2331}'
     call = ToolCall(id="call_1EYWDzueHEp8OsB8jJSEp7WB", name="multiply",
                     arguments=json.loads(raw), raw_arguments=raw)
@@ -230,8 +231,9 @@ def test_anthropic_history_with_tool_calls_and_results(model_server, run_provide
     ]
 
 
-def test_anthropic_history_matches_a_real_recorded_request(model_server, run_provider):
-    recorded = json.loads((CORPUS / "anthropic-stream-tools-1.request.json").read_text())
+def test_anthropic_history_matches_a_real_recorded_request(model_server, run_provider,
+                                                           provider_streams):
+    recorded = json.loads((provider_streams / "anthropic-stream-tools-1.request.json").read_text())
     ids = ("toolu_011ouQLPrqhKSuFJtuJrpaUX", "toolu_01NtJRxGhJcEQ4axN1FzHayX")
     calls = tuple(ToolCall(id=i, name="pelican_name_generator", arguments={}) for i in ids)
     request = ChatRequest(
@@ -306,9 +308,10 @@ def test_ollama_tools_and_history(model_server, run_provider):
     assert len(messages) == 6
 
 
-def test_ollama_history_matches_a_real_recorded_request(model_server, run_provider):
+def test_ollama_history_matches_a_real_recorded_request(model_server, run_provider,
+                                                        provider_streams):
     recorded = json.loads(
-        (CORPUS / "ollama-chat-nonstream-after-tool-result.request.json").read_text())
+        (provider_streams / "ollama-chat-nonstream-after-tool-result.request.json").read_text())
     call = ToolCall(id="call_0", name="get_current_weather",
                     arguments={"location": "San Francisco"})
     content = recorded["messages"][1]["content"]

@@ -1,5 +1,5 @@
-"""Every file of the shared corpus of real Goose recipes (``/work/shared/corpus/goose-recipes``,
-88 files from Goose's public cookbook and repository).
+"""Every file of the shared corpus of real Goose recipes (``goose-recipes/`` of
+``GOOSE_NB_CORPUS``, 88 files from Goose's public cookbook and repository).
 
 Each file either loads and renders (with its defaults, and placeholder values for the
 parameters that have none), or fails with the one-line reason listed in ``EXPECTED_FAILURES``.
@@ -13,11 +13,12 @@ import warnings
 from pathlib import Path
 
 import pytest
+from corpus import require_corpus
 
 from goose_nb.errors import RecipeError
 from goose_nb.recipes import Recipe, RecipeWarning, read_recipe
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "goose-recipes"
+CORPUS = require_corpus("goose-recipes")
 FILES = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file())
 
 #: file -> what the one-line error says; every one is also refused by Goose's own rules
