@@ -87,8 +87,8 @@ def test_recipes_notebook_lists_shows_profiles_and_charts(recipes):
     assert_no_errors(notebook)
     listing = shown(cell_for(notebook, "%goose_recipe list"))
     for name in SHIPPED:
-        assert re.search(rf"\| {name} \| [^|]+ \| goose_nb: \S+/recipes/{name}\.yaml \|",
-                         listing), name
+        assert re.search(rf"\| {name} \| [^|]+ \| built-in: goose_nb/recipes/builtin/{name}"
+                         r"\.yaml \|", listing), name
 
     show = shown(cell_for(notebook, "%goose_recipe show data-profiler"))
     assert "### DataFrame Profiler (data-profiler)" in show

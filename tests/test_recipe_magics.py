@@ -137,7 +137,8 @@ def test_list_shows_name_title_and_where(magics, shell, project, tmp_path):
     result, text = run(shell, "%goose_recipe list")
     assert result.error_in_exec is None
     assert "| pinned | Pinned Helper | ./recipes: ./recipes/pinned.yaml |" in text
-    assert "| data-profiler | DataFrame Profiler | goose_nb:" in text
+    assert ("| data-profiler | DataFrame Profiler | built-in: "
+            "goose_nb/recipes/builtin/data-profiler.yaml |") in text
     assert "1 other YAML/JSON file(s) are not valid recipes (./notes.yaml)" in text
 
 

@@ -25,7 +25,7 @@ from goose_nb.recipes import (
     recipe_files,
     search_folders,
 )
-from goose_nb.recipes.lookup import SHIPPED_FOLDER
+from goose_nb.recipes.lookup import BUILTIN_FOLDER, BUILTIN_LABEL
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -467,7 +467,7 @@ def test_each_goose_recipe_path_entry_is_searched(places, tmp_path, monkeypatch)
     assert load_recipe("a").title == "A" and load_recipe("b").title == "B"
     labels = [f.label for f in search_folders()]
     assert labels == ["current folder", "./recipes", "GOOSE_RECIPE_PATH", "GOOSE_RECIPE_PATH",
-                      "./.goose/recipes", "~/.config/goose/recipes", "goose_nb"]
+                      "./.goose/recipes", "~/.config/goose/recipes", "built-in"]
 
 
 def test_names_are_tried_bare_then_yaml_yml_json(places):
@@ -504,7 +504,7 @@ def test_the_not_found_message_says_where_it_looked(places):
 
 def test_shipped_recipes_come_last(places):
     project, _ = places
-    assert find_recipe("data-profiler")[1].label == "goose_nb"
+    assert find_recipe("data-profiler")[1].label == BUILTIN_LABEL
     write(project, "data-profiler.yaml", titled("mine"))
     assert load_recipe("data-profiler").title == "mine"
 
@@ -516,7 +516,7 @@ def test_recipe_files_lists_in_order_and_marks_shadowed(places, tmp_path):
         {"title": "A2", "description": "d", "prompt": "p"}))
     write(home / ".config" / "goose" / "recipes", "b.yaml", titled("B"))
     files = [(f.name, f.folder.label, f.shadowed_by is not None)
-             for f in recipe_files(recipe_path="") if f.folder.label != "goose_nb"]
+             for f in recipe_files(recipe_path="") if f.folder.label != BUILTIN_LABEL]
     assert files == [("a", "./recipes", False), ("a", "~/.config/goose/recipes", True),
                      ("b", "~/.config/goose/recipes", False)]
 
@@ -542,7 +542,7 @@ SHIPPED = {
 
 @pytest.mark.parametrize(("name", "params"), list(SHIPPED.items()))
 def test_shipped_recipes_load_cleanly_and_render(name, params, recwarn):
-    recipe = read_recipe(SHIPPED_FOLDER / f"{name}.yaml")
+    recipe = read_recipe(BUILTIN_FOLDER / f"{name}.yaml")
     assert recipe.warnings == () and not recwarn.list
     assert recipe.parameters and recipe.instructions
     rendered = recipe.render(params)
@@ -554,11 +554,11 @@ def test_shipped_recipes_load_cleanly_and_render(name, params, recwarn):
 
 def test_shipped_recipes_refuse_missing_parameters():
     with pytest.raises(RecipeError, match=r"missing required parameter\(s\) variable, what"):
-        read_recipe(SHIPPED_FOLDER / "chart-maker.yaml").render()
+        read_recipe(BUILTIN_FOLDER / "chart-maker.yaml").render()
 
 
 def test_the_data_profiler_asks_for_json():
-    recipe = read_recipe(SHIPPED_FOLDER / "data-profiler.yaml")
+    recipe = read_recipe(BUILTIN_FOLDER / "data-profiler.yaml")
     schema = recipe.turn_options(recipe.render({"variable": "df"})).response_schema
     assert schema is not None
     assert set(schema["required"]) == {"variable", "rows", "columns", "dtypes", "missing",
@@ -566,14 +566,20 @@ def test_the_data_profiler_asks_for_json():
 
 
 def test_the_code_reviewer_keeps_the_goose_docs_identity():
-    recipe = read_recipe(SHIPPED_FOLDER / "code-reviewer.yaml")
+    recipe = read_recipe(BUILTIN_FOLDER / "code-reviewer.yaml")
     assert recipe.title == "Code Review Assistant"
     assert recipe.description.startswith("Specialized subagent for code quality and security")
 
 
-def test_shipped_folder_is_the_repositorys_recipes_folder():
-    assert SHIPPED_FOLDER == REPO / "recipes"
-    assert len(list(SHIPPED_FOLDER.glob("*.yaml"))) >= 4
+def test_the_built_in_recipes_are_package_data_and_the_only_copies():
+    assert BUILTIN_FOLDER == REPO / "goose_nb" / "recipes" / "builtin"
+    assert sorted(p.stem for p in BUILTIN_FOLDER.glob("*.yaml")) == sorted(SHIPPED)
+    names = {f"{name}.yaml" for name in SHIPPED}
+    tops = [top for top in REPO.iterdir()
+            if top.is_dir() and top.name not in {".git", ".venv", "build", "output"}]
+    others = [p for top in tops for p in top.rglob("*.yaml")
+              if p.name in names and BUILTIN_FOLDER not in p.parents]
+    assert others == []
 
 
 # the public API --------------------------------------------------------------------------
@@ -584,6 +590,6 @@ def test_load_recipe_is_exported_lazily_and_jinja2_loads_on_first_use():
     code = ("import sys, goose_nb, goose_nb.recipe_magics; "
             "from goose_nb import load_ipython_extension; "
             "assert 'jinja2' not in sys.modules and 'goose_nb.recipes' not in sys.modules; "
-            f"goose_nb.load_recipe({str(SHIPPED_FOLDER / 'chart-maker.yaml')!r}); "
+            f"goose_nb.load_recipe({str(BUILTIN_FOLDER / 'chart-maker.yaml')!r}); "
             "assert 'jinja2' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from goose_nb.display.rich import RichText, table
+from goose_nb.recipes.lookup import BUILTIN_FOLDER
 
 if TYPE_CHECKING:
     from goose_nb.recipes import Recipe, RecipeFile, RenderedRecipe
@@ -19,10 +20,13 @@ _LONG_VALUE = 60
 
 
 def short_path(path: Path | None) -> str:
-    """A path relative to the current folder or home when it is under one of them."""
+    """A built-in recipe as ``goose_nb/recipes/builtin/NAME.yaml`` (the same in every install,
+    so a saved notebook does not carry the machine's site-packages path); any other path
+    relative to the current folder or home when it is under one of them."""
     if path is None:
         return "(no file)"
-    for base, prefix in ((Path.cwd(), "./"), (Path.home(), "~/")):
+    for base, prefix in ((BUILTIN_FOLDER, "goose_nb/recipes/builtin/"), (Path.cwd(), "./"),
+                         (Path.home(), "~/")):
         try:
             return prefix + str(path.resolve().relative_to(base.resolve()))
         except ValueError:
@@ -38,7 +42,8 @@ def recipe_list_view(found: Sequence[tuple[RecipeFile, Recipe]],
     view = table(f"Recipes ({len(rows)})", ["name", "title", "where found"], rows)
     if not rows:
         note = ("No recipes found. Recipes are looked up in the current folder, ./recipes, "
-                "GOOSE_RECIPE_PATH, ./.goose/recipes and ~/.config/goose/recipes.")
+                "GOOSE_RECIPE_PATH, ./.goose/recipes, ~/.config/goose/recipes and goose_nb's "
+                "built-in recipes.")
         view = RichText(f"*{note}*", note)
     if invalid:
         names = ", ".join(short_path(file.path) for file, _ in invalid)

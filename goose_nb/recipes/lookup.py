@@ -5,21 +5,24 @@ each ``GOOSE_RECIPE_PATH`` entry (``os.pathsep``-separated); ``./.goose/recipes`
 ``~/.config/goose/recipes``; in each folder ``NAME``, ``NAME.yaml``, ``NAME.yml`` and
 ``NAME.json`` are tried. Goose itself sorts these folders alphabetically, which makes the
 winner depend on where the folders happen to live; goose_nb keeps the documented order.
-Last of all come the recipes shipped in goose_nb's repository, so that they work from any
-notebook folder of a source checkout.
+Last of all come the recipes built into goose_nb (package data, ``goose_nb/recipes/builtin``),
+so that they work from any folder of any install, and a user's recipe of the same name wins.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from goose_nb.errors import GooseError, RecipeError
 
 RECIPE_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".json")
-#: the repository's ``recipes/`` folder (present in a source checkout or editable install)
-SHIPPED_FOLDER = Path(__file__).resolve().parents[2] / "recipes"
+#: the recipes shipped inside the package; wheels are installed unpacked, so this is a folder
+BUILTIN_FOLDER = Path(str(resources.files("goose_nb.recipes").joinpath("builtin")))
+#: how ``%goose_recipe list`` names that folder
+BUILTIN_LABEL = "built-in"
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def search_folders(recipe_path: str | None = None, *, cwd: Path | None = None,
                                         "GOOSE_RECIPE_PATH"))
     folders += [RecipeFolder(cwd / ".goose" / "recipes", "./.goose/recipes"),
                 RecipeFolder(home / ".config" / "goose" / "recipes", "~/.config/goose/recipes"),
-                RecipeFolder(SHIPPED_FOLDER, "goose_nb")]
+                RecipeFolder(BUILTIN_FOLDER, BUILTIN_LABEL)]
     unique: dict[Path, RecipeFolder] = {}
     for folder in folders:
         unique.setdefault(folder.path.resolve(), folder)
