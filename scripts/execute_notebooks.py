@@ -10,15 +10,54 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from traitlets import default
 
 logger = logging.getLogger("execute_notebooks")
+
+
+class IPCKernelManager(KernelManager):
+    """A kernel reached over IPC sockets in a private temporary folder, not over TCP.
+
+    Nothing of the kernel's traffic goes over the network in plain text (so ipykernel does
+    not warn that it would), and no socket file is left in the notebook's folder.
+    """
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        self._socket_folder = tempfile.mkdtemp(prefix="goose-nb-kernel-")
+        return os.path.join(self._socket_folder, "kernel")
+
+    def cleanup_resources(self, restart: bool = False) -> None:
+        super().cleanup_resources(restart=restart)
+        if not restart and getattr(self, "_socket_folder", None):
+            shutil.rmtree(self._socket_folder, ignore_errors=True)
+
+
+def notebook_client(notebook: nbformat.NotebookNode, folder: Path, *, timeout: int = 300,
+                    allow_errors: bool = False) -> NotebookClient:
+    """An nbclient runner for ``notebook`` with its kernel started in ``folder``."""
+    return NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        kernel_manager_class=IPCKernelManager,
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(folder)}},
+    )
 
 _PROVIDER_PREFIXES = ("GOOSE_", "OPENAI_", "ANTHROPIC_", "OLLAMA_", "ALPHA_FEATURES", "RUST_LOG")
 
@@ -37,13 +76,7 @@ def execute_notebook(
 ) -> nbformat.NotebookNode:
     """Run every cell of ``path`` in a fresh kernel started in the notebook's folder."""
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute(env=dict(env))
+    notebook_client(notebook, path.parent, timeout=timeout).execute(env=dict(env))
     return notebook
 
 
@@ -62,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--output-dir", type=Path, default=Path("output"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # only this script's own lines: nbclient and nbconvert log routine notes at INFO
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     failed = 0
     for path in args.notebooks:
         try:

@@ -231,6 +231,15 @@ def test_missing_cassette_names_the_variable(make_session, tmp_path):
     assert str(path) in str(info.value)
 
 
+def test_a_missing_relative_cassette_says_which_folder_it_was_looked_for_in(
+        make_session, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CassetteError) as info:
+        replay_session(make_session, "cassettes/demo.yaml").ask("Hi")
+    assert str(info.value) == (f"cassette cassettes/demo.yaml does not exist (a relative path, "
+                               f"looked for in {tmp_path}); check GOOSE_NB_CASSETTE")
+
+
 def test_cassette_that_is_a_folder_names_the_variable(make_session, tmp_path):
     with pytest.raises(CassetteError, match="GOOSE_NB_CASSETTE"):
         replay_session(make_session, tmp_path).ask("Hi")

@@ -123,3 +123,15 @@ def test_nothing_configured_direct():
                             ollama_host=closed_port_url())
     with pytest.raises(ConfigError, match="GOOSE_PROVIDER=replay"):
         detect(settings)
+
+
+def test_nothing_configured_says_how_in_variables_not_repository_paths(make_session):
+    session = make_session(None, None, OPENAI_API_KEY=None, ANTHROPIC_API_KEY=None)
+    with pytest.raises(ConfigError) as caught:
+        session.ask("hello")
+    message = str(caught.value)
+    for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OLLAMA_HOST",
+                     "GOOSE_PROVIDER=replay", "GOOSE_NB_CASSETTE=path/to/cassette.yaml"):
+        assert variable in message
+    assert "notebooks/cassettes/quickstart.yaml" not in message  # holds only in a checkout
+    assert "\n" not in message

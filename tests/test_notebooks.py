@@ -9,13 +9,17 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from jupyter_client.manager import start_new_kernel
 from model_server import ModelServer, error_reply, openai_reply, python_call, worked_example_replies
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from execute_notebooks import execute_notebook, offline_env  # noqa: E402
+from execute_notebooks import (  # noqa: E402
+    IPCKernelManager,
+    execute_notebook,
+    notebook_client,
+    offline_env,
+)
 
 SECRET = "sk-test-NOTEBOOKSECRET9876543210zyx"
 
@@ -69,10 +73,7 @@ def test_notebook_against_server_streams_and_never_saves_the_key(tmp_path):
             openai_reply("Hello from the local server!", usage=(21, 6)),
             error_reply(401, f"Incorrect API key provided: {SECRET}"),
         )
-        from nbclient import NotebookClient
-
-        client = NotebookClient(notebook, timeout=60, kernel_name="python3",
-                                allow_errors=True, resources={"metadata": {"path": str(tmp_path)}})
+        client = notebook_client(notebook, tmp_path, timeout=60, allow_errors=True)
         client.execute(env=server_env(server, tmp_path))
     nbformat.write(notebook, path)
     saved = path.read_text()
@@ -94,7 +95,11 @@ def kernel(tmp_path):
     started = []
 
     def start(env: dict[str, str]):
-        km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp_path))
+        km = IPCKernelManager(kernel_name="python3")
+        km.start_kernel(env=env, cwd=str(tmp_path))
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
         started.append((km, kc))
         return km, kc
 
@@ -180,10 +185,7 @@ def test_a_variable_the_agent_creates_is_there_for_the_next_cell(tmp_path):
     with ModelServer() as server:
         server.queue(openai_reply("", [python_call("call_1", code)]),
                      openai_reply("`squares` holds 1, 4, 9 and 16."))
-        from nbclient import NotebookClient
-
-        client = NotebookClient(notebook, timeout=60, kernel_name="python3",
-                                resources={"metadata": {"path": str(tmp_path)}})
+        client = notebook_client(notebook, tmp_path, timeout=60)
         client.execute(env=server_env(server, tmp_path))
     goose_cell, next_cell = notebook.cells[1], notebook.cells[2]
     kinds = [o.output_type for o in goose_cell.outputs]
@@ -251,10 +253,7 @@ def test_lead_worker_in_a_real_kernel_follows_the_rules(tmp_path):
         server.queue(*worked_example_replies())
         env = server_env(server, tmp_path) | {
             "GOOSE_LEAD_MODEL": "lead-m", "GOOSE_MODEL": "worker-m", "GOOSE_LEAD_TURNS": "1"}
-        from nbclient import NotebookClient
-
-        client = NotebookClient(notebook, timeout=60, kernel_name="python3",
-                                resources={"metadata": {"path": str(tmp_path)}})
+        client = notebook_client(notebook, tmp_path, timeout=60)
         client.execute(env=env)
         asked = server.models_asked()
     assert asked == ["lead-m", "worker-m", "worker-m", "lead-m", "lead-m", "worker-m"]

@@ -572,7 +572,7 @@ def test_the_code_reviewer_keeps_the_goose_docs_identity():
 
 
 def test_the_built_in_recipes_are_package_data_and_the_only_copies():
-    assert BUILTIN_FOLDER == REPO / "goose_nb" / "recipes" / "builtin"
+    assert Path(goose_nb.recipes.__file__).parent / "builtin" == BUILTIN_FOLDER
     assert sorted(p.stem for p in BUILTIN_FOLDER.glob("*.yaml")) == sorted(SHIPPED)
     names = {f"{name}.yaml" for name in SHIPPED}
     tops = [top for top in REPO.iterdir()

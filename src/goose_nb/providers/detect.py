@@ -10,8 +10,9 @@ from goose_nb.providers.http import normalize_host
 
 NO_PROVIDER = (
     "no model is configured: set OPENAI_API_KEY or ANTHROPIC_API_KEY (or GOOSE_PROVIDER and "
-    "GOOSE_MODEL), start Ollama at OLLAMA_HOST, or run the offline demos with "
-    "GOOSE_PROVIDER=replay and GOOSE_NB_CASSETTE=notebooks/cassettes/quickstart.yaml"
+    "GOOSE_MODEL), start Ollama at OLLAMA_HOST, or replay a cassette: GOOSE_PROVIDER=replay "
+    "GOOSE_NB_CASSETTE=path/to/cassette.yaml (the goose_nb repository's notebooks/cassettes/ "
+    "folder has demo cassettes)"
 )
 
 

@@ -69,7 +69,9 @@ def load_cassette(path: str | Path) -> Cassette:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CassetteError(f"cassette {path} does not exist; check GOOSE_NB_CASSETTE") from None
+        where = "" if path.is_absolute() else f" (a relative path, looked for in {Path.cwd()})"
+        raise CassetteError(f"cassette {path} does not exist{where}; check GOOSE_NB_CASSETTE"
+                            ) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise CassetteError(f"cannot read cassette {path} ({reason}); check GOOSE_NB_CASSETTE"
