@@ -206,6 +206,8 @@ def test_help_lists_the_subcommands(goose, shell):
         assert f"%goose {command}" in doc
     _, text = run(shell, "%goose help")
     assert "%goose config KEY=VALUE" in text
+    # dedented as a whole: the subcommands sit 4 spaces in, as in the docstring's layout
+    assert "\n    %goose status " in text and "\n        %goose" not in text
 
 
 def test_retried_stream_shows_only_the_final_answer(goose, shell, server):
@@ -251,3 +253,26 @@ def test_show_cost_false_hides_every_money_figure(goose, shell, server, monkeypa
     _, usage = run(shell, "%goose usage")
     assert "$" not in turn and "$" not in usage
     assert "1,000" in usage  # tokens stay
+
+
+def test_a_turn_that_failed_before_any_answer_shows_no_cost(goose, shell, server, monkeypatch):
+    monkeypatch.setenv("GOOSE_MODEL", "gpt-4o-mini")  # a model with a known price
+    run(shell, "%goose reload")
+    server.queue(error_reply(400, "bad request"))
+    result, text = run(shell, "%%goose\nhello")
+    assert result.error_in_exec is not None
+    assert "failed ·" in text  # the footer is there ...
+    assert "$" not in text  # ... with no cost figure: nothing was priced
+
+
+def test_with_lead_worker_off_the_session_view_says_nothing_of_it(goose, shell, server):
+    server.queue(openai_reply("one"), openai_reply("two"))
+    run(shell, "%%goose\nfirst")
+    run(shell, "%%goose\nsecond")
+    for command in ("%goose", "%goose timeline", "%goose status", "%goose usage"):
+        _, text = run(shell, command)
+        lowered = text.lower()
+        for word in ("lead", "worker", "fallback"):
+            assert word not in lowered, (command, word, text)
+    _, timeline = run(shell, "%goose timeline")
+    assert "· = step, ✗ = failed step" in timeline

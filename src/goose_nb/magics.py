@@ -7,6 +7,7 @@ and turns every ``GooseError`` into a one-line ``UsageError`` so the cell fails 
 
 from __future__ import annotations
 
+import inspect
 import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -359,5 +360,5 @@ class GooseMagics(Magics):
 
         from goose_nb.display.rich import RichText
 
-        text = type(self).goose.__doc__ or ""
+        text = inspect.cleandoc(type(self).goose.__doc__ or "")
         display(RichText(f"```text\n{text}\n```", text))

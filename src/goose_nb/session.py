@@ -292,8 +292,11 @@ class Session:
         return self._price_book
 
     def turn_cost(self, turn: TurnRecord) -> float | None:
-        """What a turn's steps cost; None when a price is unknown (or the prices file is
-        broken: the footer then shows no figure, and ``%goose usage`` says why)."""
+        """What a turn's steps cost; None when no step used a token (a turn that failed
+        before any answer has nothing to price) or a price is unknown (or the prices file
+        is broken: the footer then shows no figure, and ``%goose usage`` says why)."""
+        if not any(step.usage.input_tokens or step.usage.output_tokens for step in turn.steps):
+            return None
         try:
             book = self.price_book()
         except ConfigError:

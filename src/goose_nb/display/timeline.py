@@ -50,9 +50,12 @@ def _html_step(step: StepRecord) -> str:
 def timeline_forms(session: Session) -> tuple[RichText, str]:
     """The timeline as (Markdown + plain text, HTML)."""
     policy = session.policy
-    state = policy.describe() if policy else "lead/worker mode is off"
+    # with lead/worker off there is one model and nothing about roles to say
+    state = policy.describe() if policy else None
+    legend = ("L = lead, W = worker, ✗ = failed step, ⇄ = model switch" if policy
+              else "· = step, ✗ = failed step")
     if not session.turns:
-        text = f"No turns yet · {state}"
+        text = f"No turns yet · {state}" if state else "No turns yet"
         return RichText(f"**goose_nb timeline** · {text}", f"goose_nb timeline: {text}"), \
             f"<b>goose_nb timeline</b> · {html.escape(text)}"
     md = ["**goose_nb timeline**", "", "| turn | steps | prompt |", "|---|---|---|"]
@@ -75,13 +78,12 @@ def timeline_forms(session: Session) -> tuple[RichText, str]:
                     f"<td style='text-align:left'>{''.join(cells)}{html.escape(status)}</td>"
                     f"<td style='text-align:left;color:#555'>{html.escape(prompt)}</td></tr>")
         previous_role = last_role
-    legend = "L = lead, W = worker, ✗ = failed step, ⇄ = model switch"
-    md += ["", f"{legend} · **now:** {state}"]
-    plain.append(f"  {legend} · now: {state}")
+    md += ["", legend + (f" · **now:** {state}" if state else "")]
+    plain.append(f"  {legend}" + (f" · now: {state}" if state else ""))
     table = "".join(rows)
+    now = f" · <b>now:</b> {html.escape(state)}" if state else ""
     page = (f"<div><b>goose_nb timeline</b><table style='border-collapse:collapse'>{table}"
-            f"</table><div style='color:#555'>{html.escape(legend)} · <b>now:</b> "
-            f"{html.escape(state)}</div></div>")
+            f"</table><div style='color:#555'>{html.escape(legend)}{now}</div></div>")
     return RichText("\n".join(md), "\n".join(plain)), page
 
 
