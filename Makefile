@@ -34,7 +34,7 @@ test: $(STAMP) lint
 
 lint: $(STAMP)
 	@echo "==> ruff"
-	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks noxfile.py
 
 test-pythons: $(STAMP)
 	@$(BIN)/python -c "import nox" 2>/dev/null || $(BIN)/python -m pip install 'nox>=2024.4'
