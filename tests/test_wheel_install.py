@@ -80,7 +80,10 @@ def test_an_installed_wheel_works_from_any_folder(wheel, tmp_path):
     purelib = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"
                        ).stdout.strip())
     (purelib / "test-environment.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    run(python, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", wheel)
+    # --ignore-installed: where this environment holds goose_nb as a plain install (nox),
+    # pip would see it through the .pth file and install nothing (nor may it uninstall it)
+    run(python, "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed",
+        "--quiet", wheel)
 
     folder = tmp_path / "elsewhere"
     folder.mkdir()
