@@ -33,8 +33,9 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	@echo "==> ruff"
+	@echo "==> ruff, and the import layers (import-linter)"
 	$(BIN)/ruff check src tests scripts benchmarks noxfile.py
+	$(BIN)/lint-imports --no-cache
 
 test-pythons: $(STAMP)
 	@$(BIN)/python -c "import nox" 2>/dev/null || $(BIN)/python -m pip install 'nox>=2024.4'

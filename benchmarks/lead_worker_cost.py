@@ -24,9 +24,9 @@ for folder in (ROOT, ROOT / "tests"):
 
 from model_server import ModelServer, Reply, openai_reply  # noqa: E402
 
+from goose_nb.agent.lead_worker import LeadWorkerPolicy, PolicyConfig  # noqa: E402
 from goose_nb.display.usage import format_cost  # noqa: E402
 from goose_nb.failures import Failure, StepOutcome  # noqa: E402
-from goose_nb.lead_worker import LeadWorkerPolicy, PolicyConfig  # noqa: E402
 from goose_nb.pricing import savings  # noqa: E402
 from goose_nb.providers.http import RetryPolicy  # noqa: E402
 from goose_nb.session import Session  # noqa: E402

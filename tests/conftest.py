@@ -24,7 +24,7 @@ from IPython.utils.capture import capture_output
 from model_server import ModelServer
 
 from goose_nb.config import Settings
-from goose_nb.magics import GooseMagics
+from goose_nb.magics import GooseMagics, register_magics
 from goose_nb.messages import (
     ChatRequest,
     Message,
@@ -235,6 +235,4 @@ def register_goose(shell: InteractiveShell, server: ModelServer, tmp_path: Path,
     monkeypatch.setenv("OPENAI_API_KEY", api_key)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    magics = GooseMagics(shell)
-    shell.register_magics(magics)
-    return magics
+    return register_magics(shell)

@@ -22,9 +22,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from goose_nb.agent.lead_worker import LeadWorkerPolicy, PolicyConfig, PolicyEvent, PolicyState
 from goose_nb.events import FallbackEnded, FallbackStarted, ModelSwitched, Role
 from goose_nb.failures import Failure, StepOutcome, is_user_correction
-from goose_nb.lead_worker import LeadWorkerPolicy, PolicyConfig, PolicyEvent, PolicyState
 
 OUTCOMES = {
     "F": StepOutcome("failed", (Failure("python_error", "ZeroDivisionError"),)),

@@ -14,7 +14,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from model_server import ModelServer, Reply, error_reply, openai_reply
 
-from goose_nb.magics import GooseMagics
+from goose_nb.magics.goose import GooseMagics
 
 SECRET = "sk-test-MAGICSECRET0123456789abcdef"
 

@@ -12,8 +12,8 @@ from conftest import run_cell as run
 from IPython.core.error import UsageError
 from model_server import ModelServer, openai_reply
 
-from goose_nb.magics import GooseMagics
-from goose_nb.planner import parse_planner_answer, plan_from_text
+from goose_nb.magics.goose import GooseMagics
+from goose_nb.planning.plan import parse_planner_answer, plan_from_text
 
 PLAN = {"type": "plan", "title": "Revenue chart",
         "steps": [{"do": "Load sales.csv into df", "check": "df has rows"},

@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from model_server import ModelServer, openai_reply
 
-from goose_nb.recipe_magics import RecipeMagics
+from goose_nb.magics.recipes import RecipeMagics
 
 SECRET = "sk-test-RECIPESECRET0123456789abcdef"
 

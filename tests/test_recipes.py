@@ -526,7 +526,7 @@ def test_the_sessions_recipe_path_is_the_default(places, tmp_path, monkeypatch, 
     write(folder, "s.yaml", titled("S"))
     session = make_session(None, "openai", GOOSE_RECIPE_PATH=str(folder))
     monkeypatch.setattr(session_module, "_current", session)
-    assert load_recipe("s").title == "S"
+    assert goose_nb.load_recipe("s").title == "S"
 
 
 # the shipped recipes -----------------------------------------------------------------------
@@ -574,20 +574,21 @@ def test_the_code_reviewer_keeps_the_goose_docs_identity():
 def test_the_built_in_recipes_are_package_data_and_the_only_copies():
     assert Path(goose_nb.recipes.__file__).parent / "builtin" == BUILTIN_FOLDER
     assert sorted(p.stem for p in BUILTIN_FOLDER.glob("*.yaml")) == sorted(SHIPPED)
+    # the repository holds each one once, in the package's folder
     names = {f"{name}.yaml" for name in SHIPPED}
     tops = [top for top in REPO.iterdir()
-            if top.is_dir() and top.name not in {".git", ".venv", "build", "output"}]
-    others = [p for top in tops for p in top.rglob("*.yaml")
-              if p.name in names and BUILTIN_FOLDER not in p.parents]
-    assert others == []
+            if top.is_dir() and top.name not in {".git", ".nox", ".venv", "build", "output"}]
+    copies = sorted(p for top in tops for p in top.rglob("*.yaml") if p.name in names)
+    package_folder = REPO / "src" / "goose_nb" / "recipes" / "builtin"
+    assert copies == sorted(package_folder / name for name in names)
 
 
 # the public API --------------------------------------------------------------------------
 
 
 def test_load_recipe_is_exported_lazily_and_jinja2_loads_on_first_use():
-    assert goose_nb.load_recipe is load_recipe
-    code = ("import sys, goose_nb, goose_nb.recipe_magics; "
+    assert goose_nb.load_recipe is session_module.load_recipe
+    code = ("import sys, goose_nb, goose_nb.magics.recipes; "
             "from goose_nb import load_ipython_extension; "
             "assert 'jinja2' not in sys.modules and 'goose_nb.recipes' not in sys.modules; "
             f"goose_nb.load_recipe({str(BUILTIN_FOLDER / 'chart-maker.yaml')!r}); "

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from model_server import openai_reply
 
+from goose_nb.agent.turns import TurnOptions
 from goose_nb.errors import GooseError
 from goose_nb.events import Notice
 from goose_nb.messages import ModelRef
 from goose_nb.structured import parse_json_answer
-from goose_nb.turns import TurnOptions
 
 SCHEMA = {
     "type": "object",

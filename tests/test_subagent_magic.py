@@ -27,9 +27,9 @@ from test_subagents import (
 )
 
 from goose_nb.errors import GooseError
-from goose_nb.magics import GooseMagics
-from goose_nb.subagent_magic import parse_request, words_fill_in
-from goose_nb.subagent_spec import SubagentSummary
+from goose_nb.magics.goose import GooseMagics
+from goose_nb.magics.subagent_request import parse_request, words_fill_in
+from goose_nb.subagents.summary import SubagentSummary
 
 SECRET = "sk-test-SUBAGENTMAGIC0123456789abcd"
 

@@ -17,16 +17,16 @@ from goose_nb.errors import GooseError
 from goose_nb.events import SubagentFinished, SubagentStarted
 from goose_nb.messages import ModelRef, Usage
 from goose_nb.session import Session
-from goose_nb.subagent_spec import (
-    SubagentSummary,
+from goose_nb.subagents.run import NO_SPAWNING, SUBAGENT_INSTRUCTIONS, RunLimits, subagent_limits
+from goose_nb.subagents.spec import (
     SubagentTask,
     limits_from_words,
     mode_from_words,
     parse_duration,
     parse_task_list,
 )
-from goose_nb.subagent_tools import CREATE_TOOL, EXECUTE_TOOL
-from goose_nb.subagents import NO_SPAWNING, SUBAGENT_INSTRUCTIONS, RunLimits, subagent_limits
+from goose_nb.subagents.summary import SubagentSummary
+from goose_nb.subagents.tools import CREATE_TOOL, EXECUTE_TOOL
 
 SUBAGENT_MARK = SUBAGENT_INSTRUCTIONS[:40]
 Responder = Callable[[ReceivedRequest], Reply]
@@ -552,7 +552,7 @@ def test_run_subagents_rejects_no_tasks(session):
 
 
 def test_a_list_that_is_not_valid_yaml_is_an_error_not_a_request():
-    from goose_nb.subagent_spec import parse_task_list
+    from goose_nb.subagents.spec import parse_task_list
 
     with pytest.raises(GooseError, match=r"not valid YAML at line 1 .*quote an item"):
         parse_task_list("- Revenue (units × price): the total: per region\n- Another task")

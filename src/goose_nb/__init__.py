@@ -19,13 +19,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from goose_nb.recipes import load_recipe
-    from goose_nb.session import Session, current_session
+    from goose_nb.session import Session, current_session, load_recipe
 
 _LAZY = {
     "Session": "goose_nb.session",
     "current_session": "goose_nb.session",
-    "load_recipe": "goose_nb.recipes",
+    "load_recipe": "goose_nb.session",
 }
 
 
@@ -39,13 +38,9 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """Called by ``%load_ext goose_nb``."""
-    from goose_nb.magics import GooseMagics
-    from goose_nb.recipe_magics import RecipeMagics
+    from goose_nb.magics import register_magics
 
-    goose = GooseMagics(ipython)
-    ipython.register_magics(goose)
-    # %goose_recipe runs in the same session as %goose
-    ipython.register_magics(RecipeMagics(ipython, goose))
+    register_magics(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:

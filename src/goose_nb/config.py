@@ -19,13 +19,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from goose_nb.errors import ConfigError
-from goose_nb.providers.registry import PROVIDER_NAMES
 from goose_nb.secrets import scrub
 
 Source = Literal["default", "config.yaml", "environment", "notebook"]
 ApprovalMode = Literal["auto", "approve", "smart_approve", "chat"]
 
 APPROVAL_MODES: tuple[str, ...] = ("auto", "approve", "smart_approve", "chat")
+#: the providers a setting may name; ``providers/registry.py`` maps each to its class
+PROVIDER_NAMES: tuple[str, ...] = ("openai", "anthropic", "ollama", "replay")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 # ASCII digits only: int() would also take "1_000" and non-ASCII digits such as "٣".

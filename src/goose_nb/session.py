@@ -1,8 +1,10 @@
-"""The session: everything goose_nb knows in one kernel.
+"""The session: everything goose_nb knows in one kernel, and the composition root.
 
 Settings, conversation history, turn records, usage and the event log live here, so they
 survive from cell to cell; the magics are a thin face over this class, and scripts and tests
-use it directly (``Session().ask("...")``).
+use it directly (``Session().ask("...")``). It builds the providers, tools and agents, and is
+the host the agent and the features declare they need (``agent/host.py``): it imports the
+features (planning, recipes, subagents), never the other way round.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from goose_nb.agent.lead_worker import LeadWorkerPolicy, PolicyConfig
 from goose_nb.config import (
     KEYS_BY_NAME,
     ResolvedSettings,
@@ -27,7 +30,6 @@ from goose_nb.config import (
 )
 from goose_nb.errors import ConfigError, GooseError
 from goose_nb.events import AnswerDelta, Event, Role
-from goose_nb.lead_worker import LeadWorkerPolicy, PolicyConfig
 from goose_nb.logs import apply_rust_log
 from goose_nb.messages import Message, ModelRef
 from goose_nb.runtime import BackgroundLoop
@@ -36,17 +38,19 @@ from goose_nb.usage import UsageLedger
 if TYPE_CHECKING:
     import httpx
 
-    from goose_nb.agent import Agent
-    from goose_nb.planner import Plan, PlannerAnswer
+    from goose_nb.agent.loop import Agent
+    from goose_nb.agent.turns import TurnOptions, TurnRecord
+    from goose_nb.planning.plan import Plan, PlannerAnswer
     from goose_nb.pricing import PriceBook
     from goose_nb.providers.base import Provider
     from goose_nb.providers.http import RetryPolicy
     from goose_nb.providers.recording import CassetteRecorder
-    from goose_nb.subagent_spec import Mode, SubagentSummary, SubagentTask
-    from goose_nb.subagents import RunLimits
+    from goose_nb.recipes import Recipe
+    from goose_nb.subagents.run import RunLimits
+    from goose_nb.subagents.spec import Mode, SubagentTask
+    from goose_nb.subagents.summary import SubagentSummary
     from goose_nb.tools import Tool
     from goose_nb.tools.runner import Approver, ToolRunner
-    from goose_nb.turns import TurnOptions, TurnRecord
 
 logger = logging.getLogger("goose_nb.session")
 
@@ -182,6 +186,17 @@ class Session:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
+    @contextlib.contextmanager
+    def listening(self, *listeners: Listener) -> Iterator[None]:
+        """``with session.listening(view):`` the listeners hear every event of the block,
+        and stop hearing when it ends, however it ends."""
+        unsubscribes = [self.subscribe(listener) for listener in listeners]
+        try:
+            yield
+        finally:
+            for unsubscribe in unsubscribes:
+                unsubscribe()
+
     def emit(self, event: Event) -> None:
         if not isinstance(event, AnswerDelta):
             self.events.append(event)
@@ -272,7 +287,7 @@ class Session:
         tools, so the model itself may delegate."""
         if not self.settings.alpha_features:
             return self.tool_runner()
-        from goose_nb.subagent_tools import SubagentToolbox
+        from goose_nb.subagents.tools import SubagentToolbox
 
         return self.tool_runner(extra_tools=SubagentToolbox(self).tools)
 
@@ -333,39 +348,48 @@ class Session:
 
     def ask(self, prompt: str, options: TurnOptions | None = None) -> TurnRecord:
         """Run one turn and wait for it (from the main thread, e.g. a notebook cell)."""
-        from goose_nb.agent import Agent
+        from goose_nb.agent.loop import Agent
 
         prompt = self._check_prompt(prompt)
-        with self._exclusive():
-            return self.runtime.run(Agent(self, options=options).run_turn(prompt))
+        return self.run_agent(Agent(self, self, options), prompt)
 
     async def aask(self, prompt: str, options: TurnOptions | None = None) -> TurnRecord:
         """Run one turn from async code (any event loop, including the notebook's)."""
-        from goose_nb.agent import Agent
+        from goose_nb.agent.loop import Agent
 
         prompt = self._check_prompt(prompt)
         with self._exclusive():
-            return await self.runtime.arun(Agent(self, options=options).run_turn(prompt))
+            return await self.runtime.arun(Agent(self, self, options).run_turn(prompt))
 
     def run_agent(self, agent: Agent, prompt: str) -> TurnRecord:
-        """Run one turn of ``agent`` (a planner's, a delegating one) and wait for it."""
+        """Run one turn of ``agent`` (the main one, a planner's, a delegating one) and
+        wait for it."""
+        self._prepare_prices()
         with self._exclusive():
             return self.runtime.run(agent.run_turn(prompt))
 
-    # planning and subagents: the work is in planning.py and subagents.py ---------------
+    # the features: planning/, subagents/ and recipes/ do the work ---------------------
 
     def plan(self, prompt: str) -> PlannerAnswer:
         """Ask the planner for questions or a plan (no tool runs); the plan waits in
-        ``current_plan`` for ``run_plan``."""
-        from goose_nb.planning import ask_planner
+        ``current_plan`` for ``run_plan``, the questions in ``plan_questions``."""
+        from goose_nb.planning.run import ask_planner
 
-        return ask_planner(self, self._check_prompt(prompt))
+        answer = ask_planner(self, self._check_prompt(prompt))
+        if answer.kind == "plan":
+            self.current_plan, self.plan_questions = answer.plan, []
+        elif answer.kind == "questions":
+            self.plan_questions = answer.questions
+        return answer
 
     def run_plan(self) -> TurnRecord:
         """Carry out ``current_plan`` as one turn of the normal agent (lead/worker and all)."""
-        from goose_nb.planning import carry_out_plan
+        from goose_nb.planning.run import carry_out_plan
 
-        return carry_out_plan(self)
+        if self.current_plan is None:
+            raise GooseError("there is no plan to run: write a request in a %%goose_plan "
+                             "cell first")
+        return carry_out_plan(self, self.current_plan)
 
     def run_subagents(
         self,
@@ -380,7 +404,7 @@ class Session:
         """Run tasks (prompt strings, task mappings or ``SubagentTask``) in subagents and
         wait for the summary. Unset limits come from the GOOSE_SUBAGENT_* settings;
         ``limits`` gives them all at once."""
-        from goose_nb.subagents import as_tasks, run_subagents, subagent_limits
+        from goose_nb.subagents.run import as_tasks, run_subagents, subagent_limits
 
         parsed = as_tasks(tasks)
         limits = limits or subagent_limits(self.settings, "parallel" if parallel else
@@ -393,7 +417,7 @@ class Session:
                  ) -> SubagentSummary:
         """A request in words that the model splits into subagent tasks itself, as a turn
         of the main agent with the subagent tools; returns the last run's summary."""
-        from goose_nb.subagent_tools import delegate
+        from goose_nb.subagents.tools import delegate
 
         return delegate(self, self._check_prompt(prompt), limits, forced_mode)
 
@@ -451,6 +475,20 @@ def _default_namespace() -> tuple[dict[str, Any], frozenset[str]]:
     return __main__.__dict__, frozenset()
 
 
+def load_recipe(name_or_path: str | Path, *, recipe_path: str | None = None,
+                warn: bool = True) -> Recipe:
+    """``goose_nb.load_recipe``: the recipe a name or a path stands for, looked up with the
+    kernel session's ``GOOSE_RECIPE_PATH`` (so ``%goose config GOOSE_RECIPE_PATH=...``
+    applies), else the environment's; ``recipe_path`` replaces both. See
+    ``goose_nb.recipes.load_recipe``."""
+    from goose_nb.recipes import load_recipe as load
+
+    if recipe_path is None and _current is not None:
+        with contextlib.suppress(GooseError):  # a broken configuration: the environment's
+            recipe_path = _current.settings.recipe_path
+    return load(name_or_path, recipe_path=recipe_path, warn=warn)
+
+
 _current: Session | None = None
 
 
@@ -458,11 +496,6 @@ def set_current_session(session: Session) -> None:
     """Make ``session`` the one ``current_session()`` returns (the magics' session)."""
     global _current
     _current = session
-
-
-def existing_session() -> Session | None:
-    """The kernel's session if one was started, without starting one."""
-    return _current
 
 
 def current_session() -> Session:

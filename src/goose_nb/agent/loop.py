@@ -7,9 +7,10 @@ left as they were before the prompt, so the cell can simply be run again), or is
 (what happened so far is kept, marked as interrupted, with every pending tool call answered
 so the history stays valid).
 
-The agent holds no state of its own. The session supplies the services (settings, models,
-retries, prices, usage); the conversation (the session's own, or a subagent's) holds the
-history, the turns, the lead/worker policy and the event sink.
+The agent holds no state of its own. Its host supplies the services (settings, models,
+retries, prices, usage: ``host.py`` says exactly which); the conversation (the session's
+own, or a subagent's) holds the history, the turns, the lead/worker policy and the event
+sink.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from goose_nb.agent.lead_worker import PolicyEvent
+from goose_nb.agent.turns import Conversation, StepRecord, TurnOptions, TurnRecord, TurnState
 from goose_nb.context import CONTEXT_BUDGET, build_system_prompt, digest_turn, fit_context
 from goose_nb.errors import GooseError, ProviderError, ProviderUnavailableError, TurnInterrupted
 from goose_nb.events import (
@@ -37,7 +40,6 @@ from goose_nb.events import (
     TurnStarted,
 )
 from goose_nb.failures import Failure, StepOutcome, classify_step, is_user_correction
-from goose_nb.lead_worker import PolicyEvent
 from goose_nb.messages import (
     ChatRequest,
     Message,
@@ -50,29 +52,28 @@ from goose_nb.messages import (
 )
 from goose_nb.providers.http import stream_with_retries
 from goose_nb.structured import SchemaCheck
-from goose_nb.turns import Conversation, StepRecord, TurnOptions, TurnRecord, TurnState
 
 if TYPE_CHECKING:
+    from goose_nb.agent.host import AgentHost
     from goose_nb.providers.base import Provider
-    from goose_nb.session import Session
     from goose_nb.tools.runner import ToolRunner
 
 lead_worker_log = logging.getLogger("goose_nb.lead_worker")
 
 
 class Agent:
-    """Runs one turn of a conversation with the session's models and tools."""
+    """Runs one turn of a conversation with its host's models and tools."""
 
     def __init__(
         self,
-        session: Session,
-        conversation: Conversation | None = None,
+        host: AgentHost,
+        conversation: Conversation,
         options: TurnOptions | None = None,
         runner: ToolRunner | None = None,
         usage_role: str | None = None,
     ) -> None:
-        self.session = session
-        self.conversation: Conversation = conversation or session
+        self.host = host
+        self.conversation = conversation
         self.options = options or TurnOptions()
         self.runner = runner
         #: the role steps are accounted under (``subagent``), instead of lead/worker
@@ -118,15 +119,15 @@ class Agent:
             conversation.emit(
                 TurnFinished(record.number, record.status, len(record.steps), record.usage,
                              record.seconds, record.error, record.tool_calls,
-                             self.session.turn_cost(record))
+                             self.host.turn_cost(record))
             )
         return record
 
     async def _loop(self, record: TurnRecord, state: TurnState) -> None:
         conversation, options = self.conversation, self.options
-        runner = self.runner or self.session.main_tool_runner()
+        runner = self.runner or self.host.main_tool_runner()
         tools = runner.specs()
-        max_steps = options.max_steps or self.session.settings.max_steps
+        max_steps = options.max_steps or self.host.settings.max_steps
         schema = self.schema
         for step in range(1, max_steps + 1):
             response = await self._step(record, step, state, tools)
@@ -186,9 +187,9 @@ class Agent:
     ) -> ModelResponse:
         """One model call on the role the policy chooses; when retries run out on that
         role's model, the step is tried once on the other role's model."""
-        session, options = self.session, self.options
+        host, options = self.host, self.options
         if options.model is not None:
-            provider = await session.provider(options.model.provider)
+            provider = await host.provider(options.model.provider)
             return await self._call_model(record, step, state, tools, options.model,
                                           provider, None, None)
         role: Role | None = None
@@ -198,7 +199,7 @@ class Agent:
             decision, switches = policy.choose()
             self._emit_all(switches)
             role, reason = decision.role, decision.reason
-        model, provider = await session.model_for_role(role)
+        model, provider = await host.model_for_role(role)
         lead_worker_log.info("turn %d step %d: %s (%s) on %s", record.number, step,
                              role or "-", reason or "-", model)
         try:
@@ -208,7 +209,7 @@ class Agent:
             if role is None:
                 raise
             other: Role = "lead" if role == "worker" else "worker"
-            other_model, other_provider = await session.model_for_role(other)
+            other_model, other_provider = await host.model_for_role(other)
             if other_model == model:
                 raise
             record.steps.pop()  # the attempt that failed is replaced, not a step of its own
@@ -225,7 +226,7 @@ class Agent:
         model: ModelRef, provider: Provider, role: Role | None, reason: Reason | None,
     ) -> ModelResponse:
         """Stream one model call, retried on transient errors as a whole."""
-        session, conversation = self.session, self.conversation
+        host, conversation = self.host, self.conversation
         step_record = StepRecord(step=step, model=model, role=role, reason=reason or "")
         record.steps.append(step_record)
         conversation.emit(StepStarted(record.number, step, model, role, reason))
@@ -234,7 +235,7 @@ class Agent:
                               temperature=self.options.temperature)
         response: ModelResponse | None = None
         state.partial_text = []
-        async for event in stream_with_retries(lambda: provider.stream(request), session.retry):
+        async for event in stream_with_retries(lambda: provider.stream(request), host.retry):
             if isinstance(event, TextDelta):
                 state.partial_text.append(event.text)
                 conversation.emit(AnswerDelta(record.number, step, event.text))
@@ -248,7 +249,7 @@ class Agent:
             raise ProviderError(f"{model} ended its answer without completing it")
         step_record.usage = response.usage
         step_record.tool_calls = len(response.tool_calls)
-        session.usage.add(model, response.usage, self.usage_role or role)
+        host.usage.add(model, response.usage, self.usage_role or role)
         conversation.emit(StepFinished(record.number, step, model, response.usage,
                                        len(response.tool_calls)))
         return response
@@ -262,14 +263,14 @@ class Agent:
         self, model: ModelRef, role: Role | None, state: TurnState, tools: list[ToolSpec]
     ) -> tuple[str, list[Message]]:
         """The system prompt and messages of the next request, trimmed to the window."""
-        session, conversation = self.session, self.conversation
-        limit = session.context_limit(model.model, role)
+        host, conversation = self.host, self.conversation
+        limit = host.context_limit(model.model, role)
         instructions = "\n\n".join(filter(None, [self.options.instructions,
                                                  self.schema.instructions() if self.schema
                                                  else ""]))
 
         def system_prompt() -> str:
-            return build_system_prompt(tools, session.hints(), conversation.context_digest,
+            return build_system_prompt(tools, host.hints(), conversation.context_digest,
                                        instructions)
 
         system = system_prompt()

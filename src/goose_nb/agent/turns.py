@@ -17,7 +17,7 @@ from goose_nb.failures import StepOutcome
 from goose_nb.messages import Message, ModelRef, ToolResult, Usage
 
 if TYPE_CHECKING:
-    from goose_nb.lead_worker import LeadWorkerPolicy
+    from goose_nb.agent.lead_worker import LeadWorkerPolicy
 
 INTERRUPTED_MARK = "[interrupted by the user]"
 

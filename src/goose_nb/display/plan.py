@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from goose_nb.display.rich import RichText
 from goose_nb.display.widgets import WithFallback
-from goose_nb.planner import Plan, plan_from_text
+from goose_nb.planning.plan import Plan, plan_from_text
 
 if TYPE_CHECKING:
     from goose_nb.session import Session

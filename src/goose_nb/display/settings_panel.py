@@ -26,12 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
-from goose_nb.config import KEYS_BY_NAME, Settings, coerce
+from goose_nb.config import KEYS_BY_NAME, PROVIDER_NAMES, Settings, coerce
 from goose_nb.display.rich import RichText, table
 from goose_nb.display.widgets import WithFallback
 from goose_nb.errors import ConfigError, GooseError
 from goose_nb.providers.base import LIST_MODELS_TIMEOUT
-from goose_nb.providers.registry import PROVIDER_NAMES
 from goose_nb.secrets import scrub
 
 if TYPE_CHECKING:

@@ -11,12 +11,13 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from goose_nb.display.rich import RichText, table
+from goose_nb.display.turn import TurnOutput, TurnView
 from goose_nb.display.usage import format_cost
 from goose_nb.display.widgets import WithFallback
 from goose_nb.events import Event, SubagentFinished, SubagentStarted
 
 if TYPE_CHECKING:
-    from goose_nb.subagent_spec import SubagentSummary, TaskResult
+    from goose_nb.subagents.summary import SubagentSummary, TaskResult
 
 STATUS_MARKS = {"success": "✓", "failed": "✗", "timeout": "⏱", "running": "…"}
 HEADERS = ["task", "status", "model(s)", "turns", "tokens in / out", "cost", "time"]
@@ -35,30 +36,37 @@ def _outcome(result: TaskResult) -> str:
     return result.result if result.status == "success" else f"error: {result.error}"
 
 
+def transcript(result: TaskResult) -> TurnOutput:
+    """What the subagent's turn showed, rebuilt from its events as a turn view would."""
+    view = TurnView(live=False, show=False)
+    for event in result.detail.events:
+        view(event)
+    return view.output
+
+
 def summary_forms(summary: SubagentSummary, show_cost: bool = True) -> tuple[RichText, str]:
     """(Markdown + plain text, HTML) of a run's summary."""
-    totals = summary.execution_summary
-    title = (f"Subagents ({summary.mode}): {totals.successful_tasks} of {totals.total_tasks} "
-             f"succeeded in {totals.execution_time_seconds:.1f} s")
+    title = summary.title
     headers = HEADERS if show_cost else [h for h in HEADERS if h != "cost"]
     rows = [_row(result, show_cost) for result in summary.task_results]
     grid = table(title, headers, rows)
     md, plain = [grid.markdown.replace("$", "\\$")], [grid.plain]
     page = [f"<div><b>{html.escape(title)}</b><table><tr>"
             + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
-    for result, row in zip(summary.task_results, rows, strict=True):
+    transcripts = [transcript(result) for result in summary.task_results]
+    for result, row, shown in zip(summary.task_results, rows, transcripts, strict=True):
         outcome = _outcome(result)
         detail = result.detail
         md.append(f"<details><summary>{html.escape(result.task_id)}: "
                   f"{html.escape(detail.prompt[:80])}</summary>\n\n**Result:** {outcome}\n\n"
-                  f"{detail.transcript_markdown}\n\n</details>")
+                  f"{shown._repr_markdown_()}\n\n</details>")
         plain.append(f"\n[{result.task_id}] {detail.prompt[:80]}\n  → {outcome}")
         page.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>")
     page.append("</table>")
-    for result in summary.task_results:
+    for result, shown in zip(summary.task_results, transcripts, strict=True):
         page.append(f"<details><summary>{html.escape(result.task_id)}: "
                     f"{html.escape(_outcome(result)[:120])}</summary><pre>"
-                    f"{html.escape(result.detail.transcript_plain)}</pre></details>")
+                    f"{html.escape(repr(shown))}</pre></details>")
     page.append("</div>")
     return RichText("\n\n".join(md), "\n".join(plain)), "".join(page)
 
@@ -73,7 +81,7 @@ def summary_view(summary: SubagentSummary, show_cost: bool = True) -> WithFallba
         grid = page.split("</table>")[0] + "</table></div>"
         transcripts = ipywidgets.Accordion(children=[
             ipywidgets.HTML(f"<b>Result:</b> {html.escape(_outcome(r))}<pre>"
-                            f"{html.escape(r.detail.transcript_plain)}</pre>")
+                            f"{html.escape(repr(transcript(r)))}</pre>")
             for r in summary.task_results
         ])
         for index, result in enumerate(summary.task_results):

@@ -16,8 +16,8 @@ from goose_nb.display.widgets import WithFallback
 from goose_nb.events import Event, TurnFinished
 
 if TYPE_CHECKING:
+    from goose_nb.agent.turns import StepRecord, TurnRecord
     from goose_nb.session import Session
-    from goose_nb.turns import StepRecord, TurnRecord
 
 COLOURS = {"lead": "#6f42c1", "worker": "#1b8a5a", None: "#6c757d"}
 LETTERS = {"lead": "L", "worker": "W", None: "·"}

@@ -7,7 +7,6 @@ and turns every ``GooseError`` into a one-line ``UsageError`` so the cell fails 
 
 from __future__ import annotations
 
-import inspect
 import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,17 +14,12 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from goose_nb.magics.shared import show_help, turn_view, usage_errors
+
 if TYPE_CHECKING:
     from goose_nb.display.rich import RichText
     from goose_nb.session import Session
 
-
-
-def in_kernel() -> bool:
-    """True inside a Jupyter kernel, where display handles can be updated in place."""
-    from IPython import get_ipython
-
-    return getattr(get_ipython(), "kernel", None) is not None
 
 
 @magics_class
@@ -46,6 +40,8 @@ class GooseMagics(Magics):
         return self._session
 
     @line_cell_magic
+    @usage_errors(interrupted="turn interrupted; the partial answer is kept in the history, "
+                              "the session is ready for the next cell")
     def goose(self, line: str, cell: str | None = None) -> Any:
         """Talk to the Goose agent from a notebook.
 
@@ -73,179 +69,21 @@ class GooseMagics(Magics):
         the environment or ~/.config/goose/config.yaml. Offline demos use
         GOOSE_PROVIDER=replay with GOOSE_NB_CASSETTE=path.yaml.
         """
-        from goose_nb.errors import GooseError
-
-        try:
-            if cell is not None:
-                if line.strip():
-                    raise UsageError(f"%%goose takes no arguments (got {line.strip()!r})")
-                return self._run_prompt(cell)
-            return self._run_command(line)
-        except GooseError as exc:
-            raise UsageError(str(exc)) from None
-
-    @line_cell_magic
-    def goose_plan(self, line: str, cell: str | None = None) -> Any:
-        """Plan first: a planner model turns the request into questions or a plan.
-
-        Cell magic -- ask for a plan (or answer the planner's questions)::
-
-            %%goose_plan
-            Clean the sales data and chart monthly revenue by region.
-
-        The plan shows with Run / Edit / Discard buttons. The same as line magics:
-
-            %goose_plan run        carry out the plan (one agent turn, lead/worker and all)
-            %goose_plan show       show the current plan
-            %goose_plan edit       put the plan in the next cell to edit, as %%goose_plan set
-            %goose_plan discard    drop the plan
-
-        and ``%%goose_plan set`` with the edited plan (a title line, numbered steps) as the
-        cell. The planner is GOOSE_PLANNER_MODEL, else the lead model, else the worker.
-        """
-        from goose_nb.display.plan import plan_view, questions_forms
-        from goose_nb.display.turn import TurnView
-        from goose_nb.errors import GooseError
-        from goose_nb.planner import plan_from_text
-
-        session = self.session
-        command = line.strip().lower()
-        try:
-            if cell is not None and command == "set":
-                edited = plan_from_text(cell)
-                if edited is None:
-                    raise UsageError("the plan needs numbered steps (1. …), one per line")
-                session.current_plan = edited
-                return plan_view(session, edited)
-            if cell is not None:
-                if command:
-                    raise UsageError(f"%%goose_plan takes no arguments but `set` (got {line!r})")
-                if not cell.strip():
-                    raise UsageError("the %%goose_plan cell is empty: write your request")
-                view = TurnView(live=in_kernel(), show_cost=session.settings.show_cost,
-                                show_answer=False)
-                unsubscribe = session.subscribe(view)
-                try:
-                    answer = session.plan(cell)
-                finally:
-                    unsubscribe()
-                if answer.kind == "plan" and answer.plan is not None:
-                    return plan_view(session, answer.plan)
-                if answer.kind == "questions":
-                    return questions_forms(answer.questions)
-                from goose_nb.display.rich import RichText
-
-                note = ("The planner answered with neither questions nor a plan; nothing "
-                        "will run. Ask again, or say what the plan should cover.")
-                return RichText(f"> {note}\n\n{answer.text}", f"{note}\n{answer.text}")
-            if command == "run":
-                view = TurnView(live=in_kernel(), show_cost=session.settings.show_cost)
-                unsubscribe = session.subscribe(view)
-                try:
-                    session.run_plan()
-                finally:
-                    unsubscribe()
-                plan = session.current_plan
-                return plan_view(session, plan) if plan else None
-            if command in ("show", "edit", "discard"):
-                if session.current_plan is None:
-                    raise UsageError("there is no plan: write a request in a %%goose_plan cell")
-                if command == "discard":
-                    session.current_plan = None
-                    return None
-                if command == "edit":
-                    edit_text = f"%%goose_plan set\n{session.current_plan.text()}"
-                    self.shell.set_next_input(edit_text, replace=False)
-                return plan_view(session, session.current_plan)
-            raise UsageError("usage: %%goose_plan (a request in the cell), or %goose_plan "
-                             "run | show | edit | discard")
-        except GooseError as exc:
-            raise UsageError(str(exc)) from None
-
-    @line_cell_magic
-    def goose_subagents(self, line: str, cell: str | None = None) -> Any:
-        """Run tasks in independent subagents, in sequence or in parallel.
-
-        A YAML list in the cell, one task per item (no model is needed to split them)::
-
-            %%goose_subagents --parallel --timeout 2m
-            - Summarise sales.csv in three bullet points
-            - prompt: Plot monthly revenue from sales.csv to revenue.png
-              max_turns: 5
-            - recipe: data-profiler
-              params: {variable: df}
-
-        Or a request in words, which the model splits into tasks itself::
-
-            %goose_subagents Use 2 subagents to create hello.html and goodbye.html in parallel
-
-        Flags: --parallel / --sequential, --timeout 7m (s or m), --max-turns N,
-        --max-concurrency N. Without flags the words decide: "in parallel",
-        "simultaneously", "at the same time" run in parallel; "timeout after 90 seconds"
-        and "limit each to 5 turns" set the limits. Defaults: sequential,
-        GOOSE_SUBAGENT_TIMEOUT (300 s), GOOSE_SUBAGENT_MAX_TURNS (10).
-
-        Returns the summary: ``summary = _`` in the next cell, and ``summary.model_dump()``
-        is ``{"execution_summary": ..., "task_results": [...]}``. Python code of parallel
-        subagents runs on the kernel's main thread one call at a time; each subagent has a
-        shallow copy of your namespace, so it can read your variables but not replace them.
-        """
-        from goose_nb.display.subagents import SubagentProgress
-        from goose_nb.display.turn import TurnView
-        from goose_nb.errors import GooseError, TurnInterrupted
-        from goose_nb.subagent_magic import parse_request, words_fill_in
-        from goose_nb.subagent_spec import parse_task_list
-        from goose_nb.subagents import subagent_limits
-
-        try:
-            session = self.session
-            request = parse_request(line, cell)
-            tasks = parse_task_list(request.text) if cell is not None else None
-            if tasks is None:
-                request = words_fill_in(request)
-            limits = subagent_limits(session.settings, request.mode or "sequential",
-                                     request.timeout, request.max_turns,
-                                     request.max_concurrency)
-            progress = SubagentProgress(live=in_kernel())
-            unsubscribe = session.subscribe(progress)
-            try:
-                if tasks is not None:
-                    return session.run_subagents(tasks, limits=limits)
-                view = TurnView(live=in_kernel(), show_cost=session.settings.show_cost)
-                unsubscribe_view = session.subscribe(view)
-                try:
-                    return session.delegate(request.text, limits, request.mode)
-                finally:
-                    unsubscribe_view()
-            finally:
-                unsubscribe()
-        except TurnInterrupted:
-            raise UsageError("subagents interrupted; the session is ready for the next cell"
-                             ) from None
-        except GooseError as exc:
-            raise UsageError(str(exc)) from None
+        if cell is not None:
+            if line.strip():
+                raise UsageError(f"%%goose takes no arguments (got {line.strip()!r})")
+            return self._run_prompt(cell)
+        return self._run_command(line)
 
     # %%goose -----------------------------------------------------------------------
 
     def _run_prompt(self, prompt: str) -> None:
-        from goose_nb.display.turn import TurnView
-        from goose_nb.errors import TurnInterrupted
-
         session = self.session
         if not prompt.strip():
             raise UsageError("the %%goose cell is empty: write your prompt in the cell body")
         session.settings  # noqa: B018 - raises a configuration error before any output
-        view = TurnView(live=in_kernel(), show_cost=session.settings.show_cost)
-        unsubscribe = session.subscribe(view)
-        try:
+        with session.listening(turn_view(session)):
             session.ask(prompt)
-        except TurnInterrupted:
-            raise UsageError(
-                "turn interrupted; the partial answer is kept in the history, the session "
-                "is ready for the next cell"
-            ) from None
-        finally:
-            unsubscribe()
 
     # %goose SUBCOMMAND --------------------------------------------------------------
 
@@ -356,9 +194,4 @@ class GooseMagics(Magics):
         set_log_level(LEVELS[args[0].lower()])
 
     def _help(self, args: list[str]) -> None:
-        from IPython.display import display
-
-        from goose_nb.display.rich import RichText
-
-        text = inspect.cleandoc(type(self).goose.__doc__ or "")
-        display(RichText(f"```text\n{text}\n```", text))
+        show_help(type(self).goose)

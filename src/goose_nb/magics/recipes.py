@@ -15,12 +15,12 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import line_cell_magic, magics_class
+
+from goose_nb.magics.shared import TopicMagics, show_help, turn_view, usage_errors
 
 if TYPE_CHECKING:
-    from goose_nb.magics import GooseMagics
     from goose_nb.recipes import Parameter
-    from goose_nb.session import Session
 
 #: the user message of a recipe that has only instructions (Goose would wait for one)
 DEFAULT_PROMPT = "Carry out the instructions."
@@ -50,22 +50,12 @@ def ask_parameter(param: Parameter) -> str | None:
 
 
 @magics_class
-class RecipeMagics(Magics):
+class RecipeMagics(TopicMagics):
     """``%goose_recipe``, sharing the session of the ``%goose`` magics it is given."""
 
-    def __init__(self, shell: Any = None, goose: GooseMagics | None = None) -> None:
-        super().__init__(shell)
-        self._goose = goose
-
-    @property
-    def session(self) -> Session:
-        if self._goose is not None:
-            return self._goose.session
-        from goose_nb.session import current_session
-
-        return current_session()
-
     @line_cell_magic
+    @usage_errors(interrupted="recipe run interrupted; the partial answer is kept in the "
+                              "history, the session is ready for the next cell")
     def goose_recipe(self, line: str, cell: str | None = None) -> Any:
         """Goose recipes: reusable prompts with parameters, in YAML or JSON.
 
@@ -83,8 +73,6 @@ class RecipeMagics(Magics):
         the first match wins. A recipe's settings (goose_provider/goose_model, temperature,
         max_turns) apply to its run only.
         """
-        from goose_nb.errors import GooseError
-
         try:
             words = shlex.split(line)
         except ValueError as exc:
@@ -93,17 +81,14 @@ class RecipeMagics(Magics):
         if cell is not None and command != "run":
             raise UsageError("only `%%goose_recipe run NAME ...` takes a cell body (it is "
                              "added to the recipe's prompt)")
-        try:
-            if command == "list":
-                return self._list(args)
-            if command == "show":
-                return self._show(args)
-            if command == "run":
-                return self._run(args, cell)
-            if command == "help":
-                return self._help()
-        except GooseError as exc:
-            raise UsageError(str(exc)) from None
+        if command == "list":
+            return self._list(args)
+        if command == "show":
+            return self._show(args)
+        if command == "run":
+            return self._run(args, cell)
+        if command == "help":
+            return show_help(type(self).goose_recipe)
         raise UsageError(f"unknown %goose_recipe command {command!r}; try: list, show, run, "
                          "help")
 
@@ -146,9 +131,6 @@ class RecipeMagics(Magics):
         from IPython.display import display
 
         from goose_nb.display.recipes import run_header
-        from goose_nb.display.turn import TurnView
-        from goose_nb.errors import TurnInterrupted
-        from goose_nb.magics import in_kernel
         from goose_nb.recipes import load_recipe
 
         if not args:
@@ -166,22 +148,7 @@ class RecipeMagics(Magics):
         body = (cell or "").strip()
         prompt = "\n\n".join(filter(None, [rendered.prompt, body])) or DEFAULT_PROMPT
         display(run_header(recipe, rendered))
-        view = TurnView(live=in_kernel(), show_cost=session.settings.show_cost)
-        unsubscribe = session.subscribe(view)
-        try:
+        with session.listening(turn_view(session)):
             record = session.ask(prompt, options)
-        except TurnInterrupted:
-            raise UsageError("recipe run interrupted; the partial answer is kept in the "
-                             "history, the session is ready for the next cell") from None
-        finally:
-            unsubscribe()
         # without a schema the answer is already on screen: return nothing to echo again
         return record.structured if recipe.json_schema is not None else None
-
-    def _help(self) -> None:
-        from IPython.display import display
-
-        from goose_nb.display.rich import RichText
-
-        text = type(self).goose_recipe.__doc__ or ""
-        display(RichText(f"```text\n{text}\n```", text))

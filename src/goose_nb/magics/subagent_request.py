@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from goose_nb.errors import GooseError
-from goose_nb.subagent_spec import Mode, limits_from_words, mode_from_words, parse_duration
+from goose_nb.subagents.spec import Mode, limits_from_words, mode_from_words, parse_duration
 
 _FLAG = re.compile(r"\s*--([a-z-]+)")
 _VALUE = re.compile(r"(?:=|\s+)([^\s]+)")

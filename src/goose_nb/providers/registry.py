@@ -1,7 +1,9 @@
-"""Which providers exist, by name, and where their code lives.
+"""Where the code of each provider named in ``config.PROVIDER_NAMES`` lives.
 
-Adding a provider is one new module and one line here. Modules are imported on first use
-so that ``%load_ext goose_nb`` stays fast.
+The configuration owns the names (it validates ``GOOSE_PROVIDER`` without importing any
+provider); this table maps each to its class, imported on first use so that
+``%load_ext goose_nb`` stays fast. Adding a provider is one new module, its name in
+``PROVIDER_NAMES`` and one line here.
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ _PROVIDERS: dict[str, str] = {
     "replay": "goose_nb.providers.replay:ReplayProvider",
 }
 
-PROVIDER_NAMES: tuple[str, ...] = tuple(_PROVIDERS)
-
 
 def provider_class(name: str) -> type[Provider]:
-    """The provider class registered under ``name`` (already validated by config)."""
+    """The provider class registered under ``name`` (one of ``PROVIDER_NAMES``, which the
+    configuration has already checked)."""
     module_name, _, class_name = _PROVIDERS[name].partition(":")
     return getattr(importlib.import_module(module_name), class_name)

@@ -52,7 +52,8 @@ def load_recipe(name_or_path: str | Path, *, recipe_path: str | None = None,
     A name is looked up in the documented order (the current folder, ``./recipes``,
     ``GOOSE_RECIPE_PATH``, ``./.goose/recipes``, ``~/.config/goose/recipes``; see
     ``goose_nb.recipes.lookup``); ``recipe_path`` replaces ``GOOSE_RECIPE_PATH`` (by
-    default the kernel session's setting, else the environment's). Any problem is a
+    default the environment's; ``goose_nb.load_recipe`` defaults to the kernel session's
+    setting). Any problem is a
     one-line ``RecipeError`` naming the file (and the line, for YAML); doubtful but
     accepted content is a ``RecipeWarning`` and stays in ``recipe.warnings``.
     """

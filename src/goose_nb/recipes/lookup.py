@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from goose_nb.errors import GooseError, RecipeError
+from goose_nb.errors import RecipeError
 
 RECIPE_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".json")
 #: the recipes shipped inside the package; wheels are installed unpacked, so this is a folder
@@ -33,29 +33,15 @@ class RecipeFolder:
     label: str
 
 
-def default_recipe_path() -> str | None:
-    """``GOOSE_RECIPE_PATH`` as the kernel's session sees it (so that ``%goose config
-    GOOSE_RECIPE_PATH=...`` applies), else as the environment has it."""
-    from goose_nb.session import existing_session
-
-    session = existing_session()
-    if session is not None:
-        try:
-            return session.settings.recipe_path
-        except GooseError:
-            pass
-    return os.environ.get("GOOSE_RECIPE_PATH") or None
-
-
 def search_folders(recipe_path: str | None = None, *, cwd: Path | None = None,
                    home: Path | None = None) -> list[RecipeFolder]:
     """The folders searched, in order, without duplicates. ``recipe_path`` is the
-    ``GOOSE_RECIPE_PATH`` value (``None``: the session's or the environment's; ``""``:
-    none)."""
+    ``GOOSE_RECIPE_PATH`` value (``None``: the environment's; ``""``: none); the magics
+    and the session pass the session's setting."""
     cwd = cwd or Path.cwd()
     home = home or Path.home()
     if recipe_path is None:
-        recipe_path = default_recipe_path() or ""
+        recipe_path = os.environ.get("GOOSE_RECIPE_PATH", "")
     folders = [RecipeFolder(cwd, "current folder"), RecipeFolder(cwd / "recipes", "./recipes")]
     for entry in recipe_path.split(os.pathsep):
         if entry.strip():

@@ -9,23 +9,24 @@ by the loader and reported as warnings, never as errors: Goose itself ignores th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
+from goose_nb.recipes.rendered import RECIPE_DIR, Asker, RenderedRecipe
+
 if TYPE_CHECKING:
-    from goose_nb.turns import TurnOptions
+    from goose_nb.agent.turns import TurnOptions
+
+__all__ = ["RECIPE_DIR", "Asker", "Parameter", "Recipe", "RenderedRecipe", "SubRecipe"]
 
 InputType = Literal["string", "number", "boolean", "date", "file", "select"]
 Requirement = Literal["required", "optional", "user_prompt"]
 ExtensionType = Literal["builtin", "stdio", "sse", "streamable_http", "platform", "frontend",
                         "inline_python"]
 
-#: the template variable every recipe may use without declaring it: the recipe's folder
-RECIPE_DIR = "recipe_dir"
 
 
 def _scalar_text(value: Any) -> Any:
@@ -144,25 +145,6 @@ class Author(BaseModel):
     metadata: Text | None = None
 
 
-@dataclass(frozen=True)
-class RenderedRecipe:
-    """A recipe with its parameters filled in: what a run actually sends.
-
-    ``instructions`` join the system prompt, ``prompt`` is the user message; both are ``""``
-    when the recipe has none. ``sub_recipes`` carry their ``values`` rendered with this
-    recipe's parameters; ``values`` are the parameter values used (defaults included, file
-    parameters as the file's text).
-    """
-
-    instructions: str
-    prompt: str
-    activities: tuple[str, ...] = ()
-    sub_recipes: tuple[SubRecipe, ...] = ()
-    values: Mapping[str, Any] = field(default_factory=dict)
-
-
-#: asks the user for a ``user_prompt`` parameter's value; None when no one can answer
-Asker = Callable[[Parameter], "str | None"]
 
 
 class Recipe(BaseModel):

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from goose_nb.errors import RecipeError
-from goose_nb.recipes.model import RECIPE_DIR, Asker, Parameter, RenderedRecipe
+from goose_nb.recipes.rendered import RECIPE_DIR, Asker, RenderedRecipe
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-    from goose_nb.recipes.model import Recipe
-    from goose_nb.turns import TurnOptions
+    from goose_nb.agent.turns import TurnOptions
+    from goose_nb.recipes.model import Parameter, Recipe
 
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
@@ -155,9 +155,9 @@ def render_recipe(recipe: Recipe, params: Mapping[str, Any], ask: Asker | None
 def turn_options(recipe: Recipe, rendered: RenderedRecipe, default_provider: str | None
                  ) -> TurnOptions:
     """``Recipe.turn_options``: the recipe's settings and schema as ``TurnOptions``."""
+    from goose_nb.agent.turns import TurnOptions
+    from goose_nb.config import PROVIDER_NAMES
     from goose_nb.messages import ModelRef
-    from goose_nb.providers.registry import PROVIDER_NAMES
-    from goose_nb.turns import TurnOptions
 
     settings = recipe.settings
     model = None

@@ -21,7 +21,7 @@ from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound, m
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
-from goose_nb.recipes.model import RECIPE_DIR
+from goose_nb.recipes.rendered import RECIPE_DIR
 
 _EXPRESSION = re.compile(r"\{\{(.*?)\}\}")
 _SIMPLE_NAME = re.compile(r"^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*$")

@@ -18,26 +18,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from goose_nb.agent import Agent
-from goose_nb.display.turn import TurnView
+from goose_nb.agent.lead_worker import LeadWorkerPolicy, PolicyConfig
+from goose_nb.agent.loop import Agent
+from goose_nb.agent.turns import PrivateConversation, TurnOptions
 from goose_nb.errors import GooseError
 from goose_nb.events import SubagentFinished, SubagentStarted
-from goose_nb.lead_worker import LeadWorkerPolicy, PolicyConfig
-from goose_nb.subagent_spec import (
-    ExecutionSummary,
-    Mode,
-    SubagentSummary,
-    SubagentTask,
-    TaskResult,
-    TaskStatus,
-)
-from goose_nb.turns import PrivateConversation, TurnOptions
+from goose_nb.recipes import load_recipe
+from goose_nb.subagents.spec import Mode, SubagentTask
+from goose_nb.subagents.summary import ExecutionSummary, SubagentSummary, TaskResult, TaskStatus
 
 if TYPE_CHECKING:
+    from goose_nb.agent.host import FeatureHost
     from goose_nb.config import Settings
-    from goose_nb.session import Session
 
-logger = logging.getLogger("goose_nb.subagents")
+logger = logging.getLogger("goose_nb.subagents.run")
 
 SUBAGENT_INSTRUCTIONS = (
     "You are a subagent: one of several independent agents a parent agent started, each "
@@ -97,7 +91,7 @@ def task_ids(tasks: list[SubagentTask]) -> list[str]:
 
 
 async def run_subagents(
-    session: Session, tasks: list[SubagentTask], limits: RunLimits
+    host: FeatureHost, tasks: list[SubagentTask], limits: RunLimits
 ) -> SubagentSummary:
     """Run every task and summarise; sequential tasks run in order, parallel ones at most
     ``max_concurrency`` at a time."""
@@ -106,7 +100,7 @@ async def run_subagents(
 
     async def run_one(task: SubagentTask, task_id: str) -> TaskResult:
         async with gate:
-            return await run_task(session, task, task_id, limits)
+            return await run_task(host, task, task_id, limits)
 
     ids = task_ids(tasks)
     if limits.mode == "parallel":
@@ -128,7 +122,7 @@ async def run_subagents(
 
 
 async def _task_run(
-    session: Session, task: SubagentTask, limits: RunLimits
+    host: FeatureHost, task: SubagentTask, limits: RunLimits
 ) -> tuple[str, TurnOptions]:
     """The prompt and options of a task: a recipe's rendered instructions and settings
     joined to the subagent's own."""
@@ -136,12 +130,9 @@ async def _task_run(
     if not task.recipe:
         return task.prompt or "", TurnOptions(instructions=SUBAGENT_INSTRUCTIONS,
                                               max_steps=max_turns)
-    from goose_nb.recipes import load_recipe
-
-    recipe = load_recipe(task.recipe)
+    recipe = load_recipe(task.recipe, recipe_path=host.settings.recipe_path or "")
     rendered = recipe.render(task.params)
-    options = recipe.turn_options(rendered,
-                                  default_provider=await session.worker_provider_name())
+    options = recipe.turn_options(rendered, default_provider=await host.worker_provider_name())
     instructions = "\n\n".join(filter(None, [SUBAGENT_INSTRUCTIONS, options.instructions]))
     prompt = task.prompt or rendered.prompt or "Carry out the instructions."
     return prompt, TurnOptions(instructions=instructions, model=options.model,
@@ -150,10 +141,10 @@ async def _task_run(
                                response_schema=options.response_schema)
 
 
-def _policy(session: Session) -> LeadWorkerPolicy | None:
+def _policy(host: FeatureHost) -> LeadWorkerPolicy | None:
     """A subagent's own lead/worker policy: the session's numbers, but starting on the
     worker (no initial lead turns)."""
-    settings = session.settings
+    settings = host.settings
     if not settings.lead_worker_enabled:
         return None
     return LeadWorkerPolicy(PolicyConfig(0, settings.lead_failure_threshold,
@@ -161,23 +152,21 @@ def _policy(session: Session) -> LeadWorkerPolicy | None:
 
 
 async def run_task(
-    session: Session, task: SubagentTask, task_id: str, limits: RunLimits
+    host: FeatureHost, task: SubagentTask, task_id: str, limits: RunLimits
 ) -> TaskResult:
     """One subagent, start to end. Never raises, except to pass on a cancellation."""
-    transcript = TurnView(live=False, show=False)
-    conversation = PrivateConversation(policy=_policy(session), listener=transcript)
+    conversation = PrivateConversation(policy=_policy(host))
     timeout = task.timeout or limits.timeout
     label = task.prompt or f"recipe {task.recipe}"
-    session.emit(SubagentStarted(task_id, label))
+    host.emit(SubagentStarted(task_id, label))
     began = time.perf_counter()
     status: TaskStatus = "failed"
     answer: str | None = None
     error: str | None = None
     try:
-        prompt, options = await _task_run(session, task, limits)
-        runner = session.tool_runner(namespace=dict(session.namespace),
-                                     refused=REFUSED_IN_SUBAGENTS)
-        agent = Agent(session, conversation, options, runner, usage_role="subagent")
+        prompt, options = await _task_run(host, task, limits)
+        runner = host.tool_runner(namespace=dict(host.namespace), refused=REFUSED_IN_SUBAGENTS)
+        agent = Agent(host, conversation, options, runner, usage_role="subagent")
         record = await asyncio.wait_for(agent.run_turn(prompt), timeout)
         # hitting max_turns is a failure even when the tool-calling steps said something:
         # record.answer then holds that in-between text, not a final answer
@@ -194,7 +183,7 @@ async def run_task(
         logger.exception("subagent %s failed", task_id)
         error = f"{type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - began
-    session.emit(SubagentFinished(task_id, status, seconds))
+    host.emit(SubagentFinished(task_id, status, seconds))
     result = TaskResult(task_id=task_id, status=status, result=answer, error=error)
     detail = result.detail
     detail.prompt = label
@@ -205,8 +194,7 @@ async def run_task(
         for step in turn.steps:
             if step.model not in detail.models:
                 detail.models.append(step.model)
-    costs = [session.turn_cost(turn) for turn in conversation.turns]
+    costs = [host.turn_cost(turn) for turn in conversation.turns]
     detail.cost = None if None in costs else sum(c for c in costs if c is not None)
-    detail.transcript_markdown = transcript.output._repr_markdown_()
-    detail.transcript_plain = repr(transcript.output)
+    detail.events = conversation.events
     return result

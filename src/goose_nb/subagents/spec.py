@@ -1,4 +1,4 @@
-"""What a subagent run is asked to do, and what it reports (behaviour.md §4).
+"""What a subagent run is asked to do (behaviour.md §4); ``summary.py`` is what it reports.
 
 Tasks come either as a YAML list in the cell (no model needed to split them, so a notebook
 re-runs the same) or from the model through the subagent tools. Mode and limits come from
@@ -12,13 +12,11 @@ import re
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from goose_nb.errors import GooseError
-from goose_nb.messages import ModelRef, Usage
 
 Mode = Literal["sequential", "parallel"]
-TaskStatus = Literal["success", "failed", "timeout"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?)?\s*$")
 _PARALLEL_WORDS = re.compile(r"\b(parallel|simultaneous(ly)?|at the same time|concurrent(ly)?)\b")
@@ -124,71 +122,3 @@ def parse_task_list(body: str) -> list[SubagentTask] | None:
     if not tasks:
         raise GooseError("the task list is empty: give one task per item")
     return tasks
-
-
-class TaskDetail(BaseModel):
-    """What the summary widget shows of a task beyond the summary's own fields."""
-
-    prompt: str = ""
-    models: list[ModelRef] = Field(default_factory=list)
-    steps: int = 0
-    usage: Usage = Field(default_factory=Usage)
-    cost: float | None = None
-    seconds: float = 0.0
-    transcript_markdown: str = ""
-    transcript_plain: str = ""
-
-
-class TaskResult(BaseModel):
-    task_id: str
-    status: TaskStatus
-    result: str | None = None
-    error: str | None = None
-    _detail: TaskDetail = PrivateAttr(default_factory=TaskDetail)
-
-    @property
-    def detail(self) -> TaskDetail:
-        return self._detail
-
-    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
-        """``result`` for a success, ``error`` otherwise: never both (behaviour.md §4)."""
-        data: dict[str, Any] = {"task_id": self.task_id, "status": self.status}
-        if self.status == "success":
-            data["result"] = self.result
-        else:
-            data["error"] = self.error
-        return data
-
-
-class ExecutionSummary(BaseModel):
-    total_tasks: int
-    successful_tasks: int
-    failed_tasks: int
-    execution_time_seconds: float
-
-
-class SubagentSummary(BaseModel):
-    """The run's summary; ``model_dump()`` is exactly the dict of behaviour.md §4."""
-
-    execution_summary: ExecutionSummary
-    task_results: list[TaskResult]
-    mode: Mode = "sequential"
-
-    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
-        return {
-            "execution_summary": self.execution_summary.model_dump(),
-            "task_results": [result.model_dump() for result in self.task_results],
-        }
-
-    def __getitem__(self, key: str) -> Any:
-        return self.model_dump()[key]
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from goose_nb.display.subagents import summary_view
-
-        return summary_view(self)._repr_mimebundle_(include, exclude)
-
-    def __repr__(self) -> str:
-        from goose_nb.display.subagents import summary_forms
-
-        return summary_forms(self)[0].plain

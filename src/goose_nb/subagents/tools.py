@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from goose_nb.subagent_spec import Mode, SubagentSummary, SubagentTask
-from goose_nb.subagents import RunLimits, run_subagents
+from goose_nb.agent.loop import Agent
+from goose_nb.agent.turns import TurnOptions
+from goose_nb.errors import GooseError
+from goose_nb.subagents.run import RunLimits, run_subagents
+from goose_nb.subagents.spec import Mode, SubagentTask
+from goose_nb.subagents.summary import SubagentSummary
 from goose_nb.tools.base import Tool, ToolContext, ToolOutcome
 
 if TYPE_CHECKING:
-    from goose_nb.session import Session
+    from goose_nb.agent.host import FeatureHost
 
 CREATE_TOOL = "dynamic_task__create_task"
 EXECUTE_TOOL = "subagent__execute_task"
@@ -45,17 +49,17 @@ class ExecuteTasksArgs(BaseModel):
 
 
 class SubagentToolbox:
-    """The two tools, bound to a session and to one run's limits.
+    """The two tools, bound to a host and to one run's limits.
 
     ``forced_mode`` is the mode the user asked for (a flag, or words in the prompt); it
     wins over the model's ``execution_mode``.
     """
 
     def __init__(
-        self, session: Session, limits: RunLimits | None = None, forced_mode: Mode | None = None
+        self, host: FeatureHost, limits: RunLimits | None = None, forced_mode: Mode | None = None
     ) -> None:
-        settings = session.settings
-        self.session = session
+        settings = host.settings
+        self.host = host
         self.limits = limits or RunLimits(
             timeout=float(settings.subagent_timeout), max_turns=settings.subagent_max_turns,
             max_concurrency=settings.subagent_max_concurrency)
@@ -112,26 +116,21 @@ class SubagentToolbox:
                            max_turns=self.limits.max_turns,
                            max_concurrency=self.limits.max_concurrency)
         tasks = [self.tasks[task_id] for task_id in args.task_ids]
-        self.last_summary = await run_subagents(self.session, tasks, limits)
+        self.last_summary = await run_subagents(self.host, tasks, limits)
         return ToolOutcome(json.dumps(self.last_summary.model_dump(), indent=2))
 
 
-def delegate(session: Session, prompt: str, limits: RunLimits, forced_mode: Mode | None
+def delegate(host: FeatureHost, prompt: str, limits: RunLimits, forced_mode: Mode | None
              ) -> SubagentSummary:
     """A turn of the main agent with the subagent tools, for a request in words; the
     summary of the last run it started."""
-    from goose_nb.agent import Agent
-    from goose_nb.errors import GooseError
-    from goose_nb.turns import TurnOptions
-
-    toolbox = SubagentToolbox(session, limits, forced_mode)
+    toolbox = SubagentToolbox(host, limits, forced_mode)
     mode = f" in {forced_mode} mode" if forced_mode else ""
     options = TurnOptions(instructions=(
         "The user wants this done by subagents: split the request into independent tasks "
         f"with {CREATE_TOOL}, run them with {EXECUTE_TOOL}{mode}, then report what they did."))
-    agent = Agent(session, options=options,
-                  runner=session.tool_runner(extra_tools=toolbox.tools))
-    session.run_agent(agent, prompt)
+    agent = Agent(host, host, options, runner=host.tool_runner(extra_tools=toolbox.tools))
+    host.run_agent(agent, prompt)
     if toolbox.last_summary is None:
         raise GooseError("the model answered without starting any subagents; say how to "
                          "split the work, or give the tasks as a YAML list")

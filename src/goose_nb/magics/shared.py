@@ -1,0 +1,89 @@
+"""What every goose_nb magic shares: the session, errors as ``UsageError``, live views.
+
+Each topic's magics (``goose``, ``plan``, ``subagents``, ``recipes``) is its own ``Magics``
+class, as IPython's own ``core/magics/`` are; they share one session through the
+``GooseMagics`` that holds it. This module imports nothing heavy, so ``%load_ext`` stays
+fast.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics
+
+if TYPE_CHECKING:
+    from goose_nb.display.turn import TurnView
+    from goose_nb.magics.goose import GooseMagics
+    from goose_nb.session import Session
+
+MagicMethod = TypeVar("MagicMethod", bound=Callable[..., Any])
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel, where display handles can be updated in place."""
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+def usage_errors(interrupted: str | None = None) -> Callable[[MagicMethod], MagicMethod]:
+    """Make a magic report every ``GooseError`` as a one-line ``UsageError``: the cell fails
+    (so "Run All" stops) and the notebook shows that line, no traceback. ``interrupted`` is
+    what to say when the user interrupted the turn (by default the error's own text)."""
+
+    def decorate(method: MagicMethod) -> MagicMethod:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from goose_nb.errors import GooseError, TurnInterrupted
+
+            try:
+                return method(*args, **kwargs)
+            except TurnInterrupted as exc:
+                raise UsageError(interrupted or str(exc)) from None
+            except GooseError as exc:
+                raise UsageError(str(exc)) from None
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def show_help(magic: Callable[..., Any]) -> None:
+    """A magic's docstring, dedented, as text (a fenced block in Markdown)."""
+    import inspect
+
+    from IPython.display import display
+
+    from goose_nb.display.rich import RichText
+
+    text = inspect.cleandoc(magic.__doc__ or "")
+    display(RichText(f"```text\n{text}\n```", text))
+
+
+def turn_view(session: Session, **options: Any) -> TurnView:
+    """A view of the next turn, updated in place in a kernel, with the session's cost
+    setting; ``options`` go to ``TurnView`` (``show_answer=False`` for the planner)."""
+    from goose_nb.display.turn import TurnView
+
+    return TurnView(live=in_kernel(), show_cost=session.settings.show_cost, **options)
+
+
+class TopicMagics(Magics):
+    """The magics of one topic, sharing the session of the ``%goose`` magics they are given
+    (or, on their own, the kernel's current session)."""
+
+    def __init__(self, shell: Any = None, goose: GooseMagics | None = None) -> None:
+        super().__init__(shell)
+        self._goose = goose
+
+    @property
+    def session(self) -> Session:
+        if self._goose is not None:
+            return self._goose.session
+        from goose_nb.session import current_session
+
+        return current_session()
