@@ -11,14 +11,14 @@ import asyncio
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, ClassVar
 
 import httpx
 
 from goose_nb.config import Settings
 from goose_nb.errors import ProviderError
-from goose_nb.messages import ChatRequest, StreamEvent, ToolCall
+from goose_nb.messages import ChatRequest, Message, StreamEvent, ToolCall, ToolResult
 from goose_nb.providers.http import Endpoint, raise_for_status, transport_error
 from goose_nb.secrets import scrub
 
@@ -180,3 +180,25 @@ def parse_arguments(raw: str | dict[str, Any] | None) -> tuple[dict[str, Any] | 
 def make_tool_call(call_id: str, name: str, raw: str | dict[str, Any] | None) -> ToolCall:
     arguments, raw_text = parse_arguments(raw)
     return ToolCall(id=call_id, name=name, arguments=arguments, raw_arguments=raw_text)
+
+
+def chat_messages(
+    system: str,
+    messages: list[Message],
+    *,
+    tool_result: Callable[[ToolResult], dict[str, Any]],
+    tool_calls: Callable[[Message], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The history in the chat-completions shape OpenAI and Ollama share: the system prompt
+    as a first ``system`` message, each tool result a ``tool`` message of its own, every
+    other message ``{"role", "content"}``. The two shapes that differ between them, a tool
+    result and an assistant message with tool calls, are the caller's."""
+    wire: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    for message in messages:
+        if message.role == "tool":
+            wire.extend(tool_result(result) for result in message.tool_results)
+        elif message.role == "assistant" and message.tool_calls:
+            wire.append(tool_calls(message))
+        else:
+            wire.append({"role": message.role, "content": message.text})
+    return wire

@@ -25,32 +25,24 @@ from goose_nb.messages import (
     ToolCall,
     Usage,
 )
-from goose_nb.providers.base import HTTPProvider, make_tool_call, names_in
+from goose_nb.providers.base import HTTPProvider, chat_messages, make_tool_call, names_in
 from goose_nb.providers.http import Endpoint, normalize_host
 
 
 def to_ollama_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
-    wire: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
-    for message in messages:
-        if message.role == "tool":
-            wire.extend(
-                {"role": "tool", "content": result.content, "tool_name": result.name}
-                for result in message.tool_results
-            )
-        elif message.role == "assistant" and message.tool_calls:
-            wire.append(
-                {
-                    "role": "assistant",
-                    "content": message.text,
-                    "tool_calls": [
-                        {"function": {"name": call.name, "arguments": call.arguments or {}}}
-                        for call in message.tool_calls
-                    ],
-                }
-            )
-        else:
-            wire.append({"role": message.role, "content": message.text})
-    return wire
+    """Our history in Ollama's shape: tool results name their tool, call arguments are
+    JSON objects, calls carry no ids."""
+    return chat_messages(
+        system, messages,
+        tool_result=lambda result: {"role": "tool", "content": result.content,
+                                    "tool_name": result.name},
+        tool_calls=lambda message: {
+            "role": "assistant",
+            "content": message.text,
+            "tool_calls": [{"function": {"name": call.name, "arguments": call.arguments or {}}}
+                           for call in message.tool_calls],
+        },
+    )
 
 
 class LineAssembler:

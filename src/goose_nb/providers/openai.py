@@ -29,38 +29,30 @@ from goose_nb.messages import (
     ToolCall,
     Usage,
 )
-from goose_nb.providers.base import HTTPProvider, make_tool_call, names_in
+from goose_nb.providers.base import HTTPProvider, chat_messages, make_tool_call, names_in
 from goose_nb.providers.http import Endpoint, normalize_host
 
 
 def to_openai_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
     """Our history in OpenAI's shape: tool results are one ``tool`` message each."""
-    wire: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
-    for message in messages:
-        if message.role == "tool":
-            wire.extend(
-                {"role": "tool", "tool_call_id": result.tool_call_id, "content": result.content}
-                for result in message.tool_results
-            )
-        elif message.role == "assistant" and message.tool_calls:
-            wire.append(
+    return chat_messages(
+        system, messages,
+        tool_result=lambda result: {"role": "tool", "tool_call_id": result.tool_call_id,
+                                    "content": result.content},
+        tool_calls=lambda message: {
+            "role": "assistant",
+            "content": message.text or None,
+            "tool_calls": [
                 {
-                    "role": "assistant",
-                    "content": message.text or None,
-                    "tool_calls": [
-                        {
-                            "id": call.id,
-                            "type": "function",
-                            "function": {"name": call.name, "arguments": call.raw_arguments
-                                         or json.dumps(call.arguments or {})},
-                        }
-                        for call in message.tool_calls
-                    ],
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.raw_arguments
+                                 or json.dumps(call.arguments or {})},
                 }
-            )
-        else:
-            wire.append({"role": message.role, "content": message.text})
-    return wire
+                for call in message.tool_calls
+            ],
+        },
+    )
 
 
 def usage_from_openai(data: dict[str, Any] | None) -> Usage:
