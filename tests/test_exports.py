@@ -35,3 +35,21 @@ def test_importing_goose_nb_loads_nothing_heavy():
             "heavy = [m for m in ('goose_nb.session', 'httpx', 'pydantic') if m in sys.modules]; "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_error_tree_in_the_docstring_is_the_class_hierarchy():
+    from goose_nb import errors
+
+    drawn: dict[str, str] = {}
+    parents: list[str] = []
+    for line in (errors.__doc__ or "").splitlines():
+        match = re.match(r"^( *)[*+-] (\w+)", line)
+        if match:
+            depth = len(match.group(1)) // 2
+            parents[depth:] = [match.group(2)]
+            if depth:
+                drawn[match.group(2)] = parents[depth - 1]
+    defined = {name: cls.__bases__[0].__name__ for name, cls in vars(errors).items()
+               if isinstance(cls, type) and issubclass(cls, errors.GooseError)
+               and cls is not errors.GooseError}
+    assert drawn == defined

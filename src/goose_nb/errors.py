@@ -3,6 +3,17 @@
 Modelled on httpx's: the class says what happened, the message says what to do about it.
 Every message is one line and never contains a secret; the magics turn these into
 ``UsageError`` so the notebook shows that line and nothing else.
+
+* GooseError
+  + ConfigError - a setting is invalid or missing
+  + ProviderError - a model call failed
+    - TransientProviderError - worth retrying: timeout, 429, 5xx, a cut-off stream
+    - AuthenticationError - 401/403, never retried
+    - BadRequestError - 400/404/422, the request itself is wrong
+    - ProviderUnavailableError - retries ran out
+    - CassetteError - a replay does not match its cassette
+  + TurnInterrupted - the user interrupted the kernel
+  + RecipeError - a recipe cannot be found, loaded, validated or rendered
 """
 
 from __future__ import annotations
