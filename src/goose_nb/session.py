@@ -32,19 +32,17 @@ from goose_nb.errors import ConfigError, GooseError
 from goose_nb.events import AnswerDelta, Event, Role
 from goose_nb.logs import apply_rust_log
 from goose_nb.messages import Message, ModelRef
+from goose_nb.providers.pool import ProviderPool
 from goose_nb.runtime import BackgroundLoop
 from goose_nb.usage import UsageLedger
 
 if TYPE_CHECKING:
-    import httpx
-
     from goose_nb.agent.loop import Agent
     from goose_nb.agent.turns import TurnOptions, TurnRecord
     from goose_nb.planning.plan import Plan, PlannerAnswer
     from goose_nb.pricing import PriceBook
     from goose_nb.providers.base import Provider
     from goose_nb.providers.http import RetryPolicy
-    from goose_nb.providers.recording import CassetteRecorder
     from goose_nb.recipes import Recipe
     from goose_nb.subagents.run import RunLimits
     from goose_nb.subagents.spec import Mode, SubagentTask
@@ -97,10 +95,7 @@ class Session:
         self.events: list[Event] = []
         self.usage = UsageLedger()
         self._listeners: list[Listener] = []
-        self._providers: dict[str, Provider] = {}
-        self._recorder: CassetteRecorder | None = None
-        self._client: httpx.AsyncClient | None = None
-        self._detected_provider: str | None = None
+        self.providers = ProviderPool(lambda: self.settings)
         #: the lead/worker state machine; None while lead/worker mode is off
         self.policy: LeadWorkerPolicy | None = None
         #: the plan waiting to be run (``%%goose_plan``), and the planner's open questions
@@ -123,8 +118,7 @@ class Session:
         except ConfigError as exc:
             self._resolved = None
             self._config_error = exc
-        self._providers.clear()
-        self._detected_provider = None
+        self.providers.reset()
         self._price_book = None
         apply_rust_log(os.environ if self._environ is None else self._environ)
         if self._resolved is not None:
@@ -209,55 +203,17 @@ class Session:
 
     # models --------------------------------------------------------------------------
 
-    async def http_client(self) -> httpx.AsyncClient:
-        """The session's one HTTP client, created on the background loop and reused."""
-        if self._client is None:
-            import httpx
-
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=10.0)
-            )
-        return self._client
-
     async def provider(self, name: str) -> Provider:
         """The provider instance for ``name``, created once per settings version."""
-        if name not in self._providers:
-            from goose_nb.providers.registry import provider_class
-
-            settings = self.settings
-            provider = provider_class(name)(settings, await self.http_client())
-            if settings.record and name != "replay":
-                provider = self._recording(provider, settings)
-            self._providers[name] = provider
-        return self._providers[name]
-
-    def _recording(self, provider: Provider, settings: Settings) -> Provider:
-        from goose_nb.providers.recording import CassetteRecorder, RecordingProvider
-
-        assert settings.record is not None
-        if self._recorder is None or self._recorder.path != Path(settings.record).expanduser():
-            self._recorder = CassetteRecorder(settings.record, settings.secrets())
-        return RecordingProvider(provider, self._recorder)
+        return await self.providers.provider(name)
 
     async def worker_provider_name(self) -> str:
         """``GOOSE_PROVIDER``, or the detected provider (detected once per settings)."""
-        from goose_nb.providers.detect import detect_provider
-
-        if self._detected_provider is None:
-            self._detected_provider = await detect_provider(self.settings,
-                                                            await self.http_client())
-        return self._detected_provider
+        return await self.providers.worker_provider_name()
 
     async def model_for_role(self, role: Role | None) -> tuple[ModelRef, Provider]:
         """Which provider and model answer a step for ``role`` (None: lead/worker off)."""
-        settings = self.settings
-        if role == "lead" and settings.lead_model:
-            name = settings.lead_provider or await self.worker_provider_name()
-            provider = await self.provider(name)
-            return ModelRef(provider=name, model=settings.lead_model), provider
-        name = await self.worker_provider_name()
-        provider = await self.provider(name)
-        return ModelRef(provider=name, model=settings.model or provider.default_model), provider
+        return await self.providers.model_for_role(role)
 
     # what the agent works with -----------------------------------------------------
 
@@ -329,7 +285,7 @@ class Session:
         settings = self.settings
         if not settings.lead_model:
             return None
-        provider = settings.lead_provider or settings.provider or self._detected_provider
+        provider = settings.lead_provider or settings.provider or self.providers.detected
         # provider not known before the first turn: the price table guesses it from the
         # model name, as it does for replayed models
         return ModelRef(provider=provider or "replay", model=settings.lead_model)
@@ -441,10 +397,9 @@ class Session:
 
     def close(self) -> None:
         """Close the HTTP client and stop the background loop; both restart on next use."""
-        if self._client is not None:
-            self.runtime.run(self._client.aclose())
-            self._client = None
-        self._providers.clear()
+        if self.providers.connected:
+            self.runtime.run(self.providers.aclose())
+        self.providers.reset()
         self.runtime.close()
 
     def reset(self) -> None:
