@@ -67,15 +67,13 @@ def plan_view(session: Session, plan: Plan) -> WithFallback:
                 on_save()
             run.disabled = True
             with output:
-                view = TurnView(live=True, show_cost=session.settings.show_cost)
-                unsubscribe = session.subscribe(view)
                 try:
-                    session.run_plan()
+                    with session.listening(TurnView(show_cost=session.settings.show_cost)):
+                        session.run_plan()
                     status.value = "Plan carried out."
                 except GooseError as exc:
                     status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
                 finally:
-                    unsubscribe()
                     run.disabled = False
             refresh()
 
