@@ -33,8 +33,9 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	@echo "==> ruff, and the import layers (import-linter)"
+	@echo "==> ruff, mypy, and the import layers (import-linter)"
 	$(BIN)/ruff check src tests scripts benchmarks noxfile.py
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
 test-pythons: $(STAMP)

@@ -194,7 +194,7 @@ class RunningTask(Generic[T]):
         if task.cancelled():
             self.done.set_exception(TurnInterrupted("interrupted"))
         elif task.exception() is not None:
-            self.done.set_exception(task.exception())  # type: ignore[arg-type]
+            self.done.set_exception(task.exception())
         else:
             self.done.set_result(task.result())
 

@@ -10,6 +10,7 @@ features (planning, recipes, subagents), never the other way round.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -197,7 +198,7 @@ class Session:
             logger.debug("%s", event)
         for listener in list(self._listeners):
             if self.runtime.in_loop_thread():
-                self.runtime.post_to_main(lambda listener=listener: listener(event))
+                self.runtime.post_to_main(functools.partial(listener, event))
             else:
                 listener(event)
 

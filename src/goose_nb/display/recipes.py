@@ -114,10 +114,10 @@ def recipe_view(recipe: Recipe) -> RichText:
                        rows)
         md += ["", params.markdown]
         plain += ["", params.plain]
-    for label, text in (("Instructions", recipe.instructions), ("Prompt", recipe.prompt)):
-        if text and text.strip():
-            md += ["", f"**{label}**", "", "```text", text.strip(), "```"]
-            plain += ["", f"{label}:", text.strip()]
+    for heading, template in (("Instructions", recipe.instructions), ("Prompt", recipe.prompt)):
+        if template and template.strip():
+            md += ["", f"**{heading}**", "", "```text", template.strip(), "```"]
+            plain += ["", f"{heading}:", template.strip()]
     return RichText("\n".join(md), "\n".join(plain))
 
 

@@ -33,7 +33,7 @@ def _row(result: TaskResult, show_cost: bool) -> list[str]:
 
 
 def _outcome(result: TaskResult) -> str:
-    return result.result if result.status == "success" else f"error: {result.error}"
+    return (result.result or "") if result.status == "success" else f"error: {result.error}"
 
 
 def transcript(result: TaskResult) -> TurnOutput:

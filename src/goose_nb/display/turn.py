@@ -149,7 +149,6 @@ class TurnView:
 
     def __call__(self, event: Event) -> None:
         output = self.output
-        step = output.steps[-1] if output.steps else None
         if isinstance(event, ModelSwitched):
             self._pending_switch = str(event)
         elif isinstance(event, StepStarted):
@@ -158,9 +157,16 @@ class TurnView:
                                       switch=self._pending_switch))
             self._pending_switch = ""
             self._render(force=True)
-        elif step is None and not isinstance(event, Notice | TurnFinished):
-            return
-        elif isinstance(event, AnswerDelta):
+        elif isinstance(event, Notice):
+            output.notices.append(event.text)
+            self._render(force=True)
+        elif isinstance(event, TurnFinished):
+            self._finish_turn(event)
+        elif output.steps:  # the rest belongs to the current step
+            self._step_event(output.steps[-1], event)
+
+    def _step_event(self, step: _Step, event: Event) -> None:
+        if isinstance(event, AnswerDelta):
             if self.show_answer:
                 step.text.append(event.text)
                 self._render()
@@ -180,11 +186,6 @@ class TurnView:
                     block.result, block.failure = event.result, event.failure
                     block.seconds = event.seconds
             self._render(force=True)
-        elif isinstance(event, Notice):
-            output.notices.append(event.text)
-            self._render(force=True)
-        elif isinstance(event, TurnFinished):
-            self._finish_turn(event)
 
     def _finish_turn(self, event: TurnFinished) -> None:
         output = self.output

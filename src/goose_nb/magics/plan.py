@@ -97,5 +97,6 @@ class PlanMagics(TopicMagics):
             return None
         if command == "edit":
             edit_text = f"%%goose_plan set\n{session.current_plan.text()}"
-            self.shell.set_next_input(edit_text, replace=False)
+            if self.shell is not None:
+                self.shell.set_next_input(edit_text, replace=False)
         return plan_view(session, session.current_plan)

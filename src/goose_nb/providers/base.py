@@ -32,7 +32,8 @@ class Provider(ABC):
     """A model backend. Subclasses set ``name`` and ``default_model``."""
 
     name: ClassVar[str]
-    default_model: ClassVar[str]
+    #: the model used when GOOSE_MODEL is unset (a replayed cassette sets its own)
+    default_model: str
 
     def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
         self.settings = settings

@@ -8,9 +8,9 @@ Tool calls come whole, with arguments as JSON objects; an ``{"error": ...}`` lin
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -128,7 +128,9 @@ class OllamaProvider(HTTPProvider):
         self, response: httpx.Response, request: ChatRequest
     ) -> AsyncIterator[StreamEvent]:
         assembler = LineAssembler(request.model)
-        async with aclosing(response.aiter_lines()) as lines:
+        # aiter_lines is an async generator; typed as a plain iterator, which has no aclose
+        lines_generator = cast("AsyncGenerator[str, None]", response.aiter_lines())
+        async with aclosing(lines_generator) as lines:
             async for line in lines:
                 if not line.strip():
                     continue

@@ -44,7 +44,7 @@ class RecordingProvider(Provider):
         self.inner = inner
         self.recorder = recorder
         self.name = inner.name  # type: ignore[misc]
-        self.default_model = inner.default_model  # type: ignore[misc]
+        self.default_model = inner.default_model
 
     def describe(self) -> dict[str, object]:
         return self.inner.describe()

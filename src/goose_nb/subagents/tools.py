@@ -94,13 +94,14 @@ class SubagentToolbox:
         ]
 
     async def _create(self, args: CreateTasksArgs, context: ToolContext) -> ToolOutcome:
-        ids = []
+        ids: list[str] = []
         for spec in args.task_parameters:
             task_id = f"task_{next(self._numbers)}"
             try:
-                self.tasks[task_id] = SubagentTask(
-                    id=task_id, prompt=spec.instructions, recipe=spec.recipe,
-                    params=spec.params, timeout=spec.timeout, max_turns=spec.max_turns)
+                self.tasks[task_id] = SubagentTask.model_validate({
+                    "id": task_id, "prompt": spec.instructions, "recipe": spec.recipe,
+                    "params": spec.params, "timeout": spec.timeout,
+                    "max_turns": spec.max_turns})
             except ValueError as exc:
                 return ToolOutcome(f"task {len(ids) + 1} is not valid: {exc}")
             ids.append(task_id)

@@ -85,7 +85,9 @@ def execute(code: str, namespace: dict[str, Any]) -> PythonRun:
     linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
     try:  # compiling can fail after parsing did: 'return' / 'await' outside function
         tree = ast.parse(code, filename=filename)
-        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        if last is not None:
+            tree.body.pop()
         body = compile(tree, filename, "exec")
         tail = compile(ast.Expression(last.value), filename, "eval") if last else None
     # ValueError: null bytes (before 3.12); MemoryError / RecursionError: too deeply nested
