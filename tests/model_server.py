@@ -171,12 +171,15 @@ def openai_reply(
     tool_calls: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
     *,
     model: str = "gpt-test",
-    usage: tuple[int, int] = (10, 5),
+    usage: tuple[int, int] | None = (10, 5),
     pieces: int = 3,
     done: bool = True,
+    finish: str | None = None,
 ) -> Reply:
     """An OpenAI chat-completions SSE stream: text in ``pieces`` deltas, tool calls
-    (id, name, arguments JSON text) in two fragments each, a usage chunk, ``[DONE]``."""
+    (id, name, arguments JSON text) in two fragments each, a usage chunk (none with
+    ``usage=None``, as servers that ignore ``include_usage`` send), ``[DONE]``. ``finish``
+    overrides the finish reason (``length``: cut at the output limit)."""
     base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": model}
     chunks = [_sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}}]})]
     size = max(1, -(-len(text) // pieces)) if text else 1
@@ -191,11 +194,12 @@ def openai_reply(
         for fragment in (first, second):
             delta = {"tool_calls": [fragment]}
             chunks.append(_sse({**base, "choices": [{"index": 0, "delta": delta}]}))
-    finish = "tool_calls" if tool_calls else "stop"
+    finish = finish or ("tool_calls" if tool_calls else "stop")
     chunks.append(_sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}))
-    usage_obj = {"prompt_tokens": usage[0], "completion_tokens": usage[1],
-                 "total_tokens": sum(usage)}
-    chunks.append(_sse({**base, "choices": [], "usage": usage_obj}))
+    if usage is not None:
+        usage_obj = {"prompt_tokens": usage[0], "completion_tokens": usage[1],
+                     "total_tokens": sum(usage)}
+        chunks.append(_sse({**base, "choices": [], "usage": usage_obj}))
     if done:
         chunks.append(_sse("[DONE]"))
     return Reply(chunks=chunks)

@@ -61,6 +61,9 @@ TABLE: dict[str, tuple[str, object]] = {
     "GOOSE_NB_SHOW_COST": ("show_cost", True),
     "GOOSE_NB_PRICES": ("prices", None),  # goose_nb's own: user prices (pricing.py)
     "GOOSE_MAX_STEPS": ("max_steps", 25),
+    "GOOSE_MAX_TOKENS": ("max_tokens", 4096),
+    "GOOSE_LEAD_MAX_TOKENS": ("lead_max_tokens", None),  # GOOSE_MAX_TOKENS when unset
+    "GOOSE_WORKER_MAX_TOKENS": ("worker_max_tokens", None),
 }
 INT_KEYS = [key for key in KEYS if key.kind == "int"]
 BOOL_KEYS = [key for key in KEYS if key.kind == "bool"]

@@ -70,7 +70,7 @@ def test_planning_notebook_asks_plans_runs_and_ticks(planning):
     questions = shown(cells[0])
     assert "The planner has questions:" in questions
     assert "1. Should cancelled orders" in questions and "3. How many customers" in questions
-    assert "`replay/o3`" in questions
+    assert "`openai/o3`" in questions
 
     plan = shown(cells[1])
     assert "**Plan: Top 3 customers by total spend**" in plan
@@ -78,7 +78,7 @@ def test_planning_notebook_asks_plans_runs_and_ticks(planning):
     assert "%goose_plan run" in plan
 
     run = shown(cell_for(notebook, "%goose_plan run"))
-    assert "**LEAD** · `replay/gpt-4o`" in run and "WORKER" not in run
+    assert "**LEAD** · `openai/gpt-4o`" in run and "WORKER" not in run
     assert run.count("✓ <code>python</code>") == 3 and "✗" not in run
     assert "12 -> 9 rows" in run and "same total as clean: True" in run
     assert "1. [x] Make `clean`" in run and "2. [x] Sum `amount`" in run
@@ -90,7 +90,7 @@ def test_planning_notebook_asks_plans_runs_and_ticks(planning):
     status = shown(cell_for(notebook, "%goose status"))
     assert "| lead | replay / gpt-4o |" in status and "| worker | replay / gpt-4o-mini |" in status
     assert "| plan | Top 3 customers by total spend (3 of 3 steps done) |" in status
-    assert "tokens · replay/o3" in status
+    assert "tokens · openai/o3" in status
 
 
 @pytest.mark.parametrize("fixture", ["exploratory", "planning"])

@@ -50,7 +50,7 @@ def test_subagents_notebook_runs_parallel_sequential_words_and_recipe(subagents)
     assert_no_errors(notebook)
     parallel = shown(cell_for(notebook, "%%goose_subagents --parallel"))
     assert "Subagents (parallel): 3 of 3 succeeded" in parallel
-    assert parallel.count("| ✓ success | replay/gpt-4o-mini |") == 3
+    assert parallel.count("| ✓ success | openai/gpt-4o-mini |") == 3
     assert "order lines: 85, revenue: 20,661.36" in parallel  # the subagents' code ran
     assert "order lines: 79, revenue: 16,125.29" in parallel
     assert "order lines: 91, revenue: 20,450.33" in parallel

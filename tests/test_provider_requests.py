@@ -127,14 +127,30 @@ def test_openai_history_with_tool_calls_and_results(model_server, run_provider):
     assert len(messages) == 6
 
 
-def test_openai_assistant_tool_call_without_text_has_null_content(model_server, run_provider):
+def test_openai_assistant_tool_call_without_text_has_empty_content(model_server, run_provider):
+    """"" and not null: llama-cpp-python's server answers null with HTTP 500, and OpenAI,
+    vLLM and Ollama take "" (seen against llama-cpp-python 0.3.36's server)."""
     history = [Message.user("time?"), Message(role="assistant", tool_calls=(CALL_TIME,)),
                Message(role="tool", tool_results=(ToolResult(tool_call_id="call_time",
                                                              content="noon"),))]
     messages = send(model_server, run_provider, "openai",
                     ChatRequest(model="m", messages=history)).json["messages"]
-    assert messages[1]["content"] is None
+    assert messages[1]["content"] == ""
     assert messages[1]["tool_calls"][0]["id"] == "call_time"
+
+
+@pytest.mark.parametrize(("model", "field"), [
+    ("gpt-4o-mini", "max_tokens"), ("smollm2", "max_tokens"), ("o3-mini", "max_completion_tokens"),
+    ("o1", "max_completion_tokens"), ("gpt-5", "max_completion_tokens"),
+    ("openai/o4-mini", "max_completion_tokens"), ("omni-local", "max_tokens"),
+])
+def test_openai_sends_the_output_limit_in_the_field_the_model_takes(model_server, run_provider,
+                                                                    model, field):
+    request = ChatRequest(model=model, messages=[Message.user("hi")], max_tokens=123)
+    body = send(model_server, run_provider, "openai", request).json
+    assert body[field] == 123
+    other = {"max_tokens", "max_completion_tokens"} - {field}
+    assert not other & set(body)
 
 
 def test_openai_history_matches_a_real_recorded_request(model_server, run_provider,
@@ -272,7 +288,7 @@ def test_ollama_path_headers_and_body(model_server, run_provider):
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "hi"},
     ]
-    assert body["options"] == {"temperature": 0.1}
+    assert body["options"] == {"num_predict": 4096, "temperature": 0.1}  # the output limit
     assert "tools" not in body
 
 

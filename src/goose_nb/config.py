@@ -67,10 +67,19 @@ class Settings(BaseModel):
     show_cost: bool = True
     prices: str | None = None
     max_steps: int = 25
+    max_tokens: int = 4096
+    lead_max_tokens: int | None = None
+    worker_max_tokens: int | None = None
 
     @property
     def lead_worker_enabled(self) -> bool:
         return bool(self.lead_model)
+
+    def output_limit(self, role: str | None) -> int:
+        """The most tokens one model call may answer with: the role's own limit, else
+        ``GOOSE_MAX_TOKENS``. Every provider sends it, so no call runs unbounded."""
+        by_role = {"lead": self.lead_max_tokens, "worker": self.worker_max_tokens}
+        return (by_role.get(role) if role else None) or self.max_tokens
 
     def secrets(self) -> list[str]:
         """Every secret value in these settings, for scrubbing outputs and cassettes."""
@@ -123,6 +132,11 @@ KEYS: tuple[Key, ...] = (
     Key("GOOSE_NB_PRICES", "prices", "str",
         help="YAML file of USD prices per million tokens, for models genai-prices lacks"),
     Key("GOOSE_MAX_STEPS", "max_steps", "int", 1, "model calls allowed in one turn"),
+    Key("GOOSE_MAX_TOKENS", "max_tokens", "int", 1, "most tokens one model answer may have"),
+    Key("GOOSE_LEAD_MAX_TOKENS", "lead_max_tokens", "int", 1,
+        "the lead's own answer limit (default GOOSE_MAX_TOKENS)"),
+    Key("GOOSE_WORKER_MAX_TOKENS", "worker_max_tokens", "int", 1,
+        "the worker's own answer limit (default GOOSE_MAX_TOKENS)"),
 )
 KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
 

@@ -20,7 +20,9 @@ class ToolCall(BaseModel):
 
     ``arguments`` is the parsed JSON object; when the model sent something that is not a
     JSON object, ``arguments`` is ``None`` and ``raw_arguments`` keeps what it sent, so the
-    agent can tell the model exactly what was wrong instead of crashing.
+    agent can tell the model exactly what was wrong instead of crashing. ``repaired`` says
+    the arguments were read only by tolerating control characters (a raw newline) inside
+    JSON strings, as small models write them.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -29,6 +31,7 @@ class ToolCall(BaseModel):
     name: str
     arguments: dict[str, Any] | None = Field(default_factory=dict)
     raw_arguments: str = ""
+    repaired: bool = False
 
 
 class ToolResult(BaseModel):
@@ -73,16 +76,19 @@ class Message(BaseModel):
 
 
 class Usage(BaseModel):
-    """Tokens one model call used, as the provider reported them (0 when it did not).
+    """Tokens one model call (or a sum of calls) used, as the provider reported them.
 
     ``input_tokens`` counts all input tokens, cache reads and writes included; the cache
-    counts say which part of it was billed at cache rates.
+    counts say which part of it was billed at cache rates. ``unreported`` counts the calls
+    whose server sent no usage at all (some OpenAI-compatible servers ignore
+    ``include_usage``): their tokens are unknown, not zero, and are never priced.
     """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    unreported: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -90,7 +96,13 @@ class Usage(BaseModel):
             output_tokens=self.output_tokens + other.output_tokens,
             cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
             cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            unreported=self.unreported + other.unreported,
         )
+
+    @classmethod
+    def not_reported(cls) -> Usage:
+        """The usage of one call whose server reported none."""
+        return cls(unreported=1)
 
     @property
     def total_tokens(self) -> int:
@@ -138,6 +150,12 @@ class ModelResponse(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     stop_reason: str | None = None
+
+    @property
+    def cut_at_limit(self) -> bool:
+        """The answer stopped at the output limit (OpenAI and Ollama ``length``, Anthropic
+        ``max_tokens``), not because the model was done."""
+        return self.stop_reason in ("length", "max_tokens")
 
     def as_message(self) -> Message:
         return Message(role="assistant", text=self.text, tool_calls=tuple(self.tool_calls))

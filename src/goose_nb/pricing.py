@@ -204,8 +204,8 @@ class PriceBook:
     def cost(self, model: ModelRef, usage: Usage) -> float | None:
         """USD for ``usage`` on ``model``; None when no price is known or the counts are
         inconsistent (cached tokens above the input tokens), rather than a wrong figure."""
-        if min(usage.input_tokens, usage.output_tokens, usage.cache_read_tokens,
-               usage.cache_write_tokens) < 0:
+        if usage.unreported or min(usage.input_tokens, usage.output_tokens,
+                                   usage.cache_read_tokens, usage.cache_write_tokens) < 0:
             return None
         if usage.cache_read_tokens + usage.cache_write_tokens > usage.input_tokens:
             return None
@@ -311,6 +311,8 @@ class CostSummary:
     saved: float | None = None
     saved_fraction: float | None = None
     unpriced: tuple[ModelRef, ...] = field(default=())
+    #: the models whose server did not report the usage of some calls
+    unreported: tuple[ModelRef, ...] = field(default=())
 
 
 @dataclass
@@ -369,6 +371,7 @@ def savings(
         saved_fraction=saved_fraction,
         unpriced=tuple(ref for ref in (*models, *([lead] if lead and lead not in models else []))
                        if book.source(ref) is None),
+        unreported=tuple(ref for ref, s in models.items() if s.usage.unreported),
     )
 
 

@@ -130,7 +130,8 @@ class Agent:
         max_steps = options.max_steps or self.host.settings.max_steps
         schema = self.schema
         for step in range(1, max_steps + 1):
-            response = await self._step(record, step, state, tools)
+            response = self._checked(await self._step(record, step, state, tools),
+                                     record.steps[-1].role)
             state.messages.append(response.as_message())
             state.partial_text = []
             record.answer = response.text or record.answer
@@ -159,6 +160,32 @@ class Agent:
             "agent continue, or raise the limit with %goose config GOOSE_MAX_STEPS=N.",
             "warning",
         ))
+
+    def _checked(self, response: ModelResponse, role: Role | None) -> ModelResponse:
+        """Say what real models do that the user would otherwise not see: an answer cut at
+        the output limit (its incomplete tool calls are not run: that is no failure of the
+        model), an empty answer, arguments that needed repair."""
+        emit = self.conversation.emit
+        if response.cut_at_limit:
+            settings = self.host.settings
+            own_limit = role is not None and getattr(settings, f"{role}_max_tokens") is not None
+            setting = f"GOOSE_{(role or '').upper()}_MAX_TOKENS" if own_limit \
+                else "GOOSE_MAX_TOKENS"
+            limit = settings.output_limit(role)
+            dropped = (f"; its {len(response.tool_calls)} unfinished tool call(s) were not run"
+                       if response.tool_calls else "")
+            emit(Notice(f"The answer stopped at the output limit of {limit:,} tokens{dropped}. "
+                        f"Raise it with %goose config {setting}=N.", "warning"))
+            return response.model_copy(update={"tool_calls": []})
+        if not response.text.strip() and not response.tool_calls:
+            emit(Notice(f"{response.model} answered with no text at all (an empty answer); "
+                        "run the cell again, or try another model.", "warning"))
+        for call in response.tool_calls:
+            if call.repaired:
+                emit(Notice(f"The arguments of the {call.name} call held raw control "
+                            "characters (a newline inside a string); they were read as "
+                            "meant.", "info"))
+        return response
 
     async def _run_tools(
         self, record: TurnRecord, step: int, response: ModelResponse, runner: ToolRunner,
@@ -227,12 +254,14 @@ class Agent:
     ) -> ModelResponse:
         """Stream one model call, retried on transient errors as a whole."""
         host, conversation = self.host, self.conversation
+        model = ModelRef(provider=provider.shown_as, model=model.model)
         step_record = StepRecord(step=step, model=model, role=role, reason=reason or "")
         record.steps.append(step_record)
         conversation.emit(StepStarted(record.number, step, model, role, reason))
         system, messages = self._fit(model, role, state, tools)
         request = ChatRequest(model=model.model, system=system, messages=messages, tools=tools,
-                              temperature=self.options.temperature)
+                              temperature=self.options.temperature,
+                              max_tokens=host.settings.output_limit(role))
         response: ModelResponse | None = None
         state.partial_text = []
         async for event in stream_with_retries(lambda: provider.stream(request), host.retry):

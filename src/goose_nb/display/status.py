@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from goose_nb.config import KEYS, display_value
 from goose_nb.display.rich import RichText, table
+from goose_nb.display.usage import format_tokens
 from goose_nb.errors import ConfigError
 from goose_nb.session import Session
 
@@ -42,7 +43,7 @@ def status_view(session: Session) -> RichText:
         ["approval mode", settings.mode],
         ["turns", str(len(session.turns))],
         ["messages in history", str(len(session.history))],
-        ["tokens", f"{total.input_tokens:,} in / {total.output_tokens:,} out"],
+        ["tokens", format_tokens(total, unit="")],
     ]
     plan = session.current_plan
     if plan is not None:
@@ -55,6 +56,5 @@ def status_view(session: Session) -> RichText:
     if settings.record:
         rows.append(["recording to", settings.record])
     for model_ref, usage in session.usage.by_model().items():
-        rows.append([f"tokens · {model_ref}",
-                     f"{usage.input_tokens:,} in / {usage.output_tokens:,} out"])
+        rows.append([f"tokens · {model_ref}", format_tokens(usage, unit="")])
     return table("goose_nb session", ["", ""], rows)

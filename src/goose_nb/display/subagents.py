@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from goose_nb.display.rich import RichText, table
 from goose_nb.display.turn import TurnOutput, TurnView
-from goose_nb.display.usage import format_cost
+from goose_nb.display.usage import UNKNOWN, format_cost
 from goose_nb.display.widgets import WithFallback
 from goose_nb.events import Event, SubagentFinished, SubagentStarted
 
 if TYPE_CHECKING:
+    from goose_nb.messages import Usage
     from goose_nb.subagents.summary import SubagentSummary, TaskResult
 
 STATUS_MARKS = {"success": "✓", "failed": "✗", "timeout": "⏱", "running": "…"}
@@ -27,9 +28,15 @@ def _row(result: TaskResult, show_cost: bool) -> list[str]:
     detail = result.detail
     models = ", ".join(str(m) for m in detail.models) or "—"
     row = [result.task_id, f"{STATUS_MARKS[result.status]} {result.status}", models,
-           str(detail.steps), f"{detail.usage.input_tokens:,} / {detail.usage.output_tokens:,}"]
+           str(detail.steps), _token_cell(detail.usage)]
     row += [format_cost(detail.cost)] if show_cost else []
     return [*row, f"{detail.seconds:.1f} s"]
+
+
+def _token_cell(usage: Usage) -> str:
+    if usage.unreported and not usage.total_tokens:
+        return UNKNOWN  # the server reported none: unknown, not zero
+    return f"{usage.input_tokens:,} / {usage.output_tokens:,}"
 
 
 def _outcome(result: TaskResult) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from goose_nb.display.tool_block import ToolBlock
-from goose_nb.display.usage import format_cost
+from goose_nb.display.usage import format_cost, format_tokens, plural
 from goose_nb.events import (
     AnswerDelta,
     Event,
@@ -33,10 +33,6 @@ MAX_UPDATES_PER_SECOND = 15
 ESCAPED_DOLLAR = "\\$"
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def format_footer(
     steps: int, usage: Usage, seconds: float, retries: int = 0, tool_calls: int = 0,
     cost: str = "",
@@ -45,7 +41,7 @@ def format_footer(
     parts = [plural(steps, "step")]
     if tool_calls:
         parts.append(plural(tool_calls, "tool call"))
-    parts.append(f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens")
+    parts.append(format_tokens(usage))
     if cost:
         parts.append(cost)
     parts.append(f"{seconds:.1f} s")

@@ -31,6 +31,22 @@ def _tokens(count: int) -> str:
     return f"{count:,}"
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def format_tokens(usage: Usage, unit: str = " tokens") -> str:
+    """``120 in / 40 out tokens``; ``tokens not reported`` when no call of it reported
+    usage (never a measured-looking 0); with some calls unreported, the reported counts
+    and how many calls are missing from them."""
+    if usage.unreported and not usage.total_tokens:
+        return f"{unit.strip()} not reported".strip()
+    text = f"{usage.input_tokens:,} in / {usage.output_tokens:,} out{unit}"
+    if usage.unreported:
+        text += f" (+{plural(usage.unreported, 'call')} not reported)"
+    return text
+
+
 def usage_view(
     ledger_or_summary: UsageLedger | CostSummary,
     show_cost: bool,
@@ -51,6 +67,8 @@ def usage_view(
         return RichText("*No model calls yet.*", "No model calls yet.")
 
     def usage_cells(usage: Usage) -> list[str]:
+        if usage.unreported and not usage.total_tokens:  # unknown, not zero
+            return [UNKNOWN] * (2 + cache_read + cache_write)
         cells = [_tokens(usage.input_tokens), _tokens(usage.output_tokens)]
         if cache_read:
             cells.append(_tokens(usage.cache_read_tokens))
@@ -83,6 +101,11 @@ def usage_view(
                      for name, role in summary.roles.items()]
         parts.append(table("Usage by role", role_headers, role_rows))
 
+    if summary.unreported:
+        names = ", ".join(str(ref) for ref in summary.unreported)
+        parts.append(_line(
+            f"Token counts not reported by {names}: the server sent no usage for some calls, "
+            "so their tokens are unknown (—) and not priced."))
     if show_cost:
         if lead is not None and summary.lead is not None:
             parts.append(_line(savings_line(summary)))

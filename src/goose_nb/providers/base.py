@@ -39,6 +39,12 @@ class Provider(ABC):
         self.settings = settings
         self.client = client
 
+    @property
+    def shown_as(self) -> str:
+        """The provider name headers, footers and usage show for this provider's answers
+        (a replayed cassette shows the provider that recorded it)."""
+        return self.name
+
     @abstractmethod
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """One attempt at one model call."""
@@ -160,27 +166,35 @@ def names_in(data: Any, list_key: str, *fields: str) -> list[str]:
     return list(names)
 
 
-def parse_arguments(raw: str | dict[str, Any] | None) -> tuple[dict[str, Any] | None, str]:
-    """Tool-call arguments as (object or None, raw text).
+def parse_arguments(raw: str | dict[str, Any] | None
+                    ) -> tuple[dict[str, Any] | None, str, bool]:
+    """Tool-call arguments as (object or None, raw text, repaired).
 
-    An empty string means "no arguments" (Anthropic streams ``""`` for ``{}``); anything
-    that is not a JSON object gives ``None`` so the agent can tell the model what was wrong.
+    An empty string means "no arguments" (Anthropic streams ``""`` for ``{}``). Control
+    characters inside strings (a raw newline in code, as small models write it) are
+    tolerated, and say so (``repaired``): the meaning is unambiguous. Anything that is still
+    not a JSON object gives ``None`` so the agent can tell the model what was wrong.
     """
     if isinstance(raw, dict):
-        return raw, json.dumps(raw)
+        return raw, json.dumps(raw), False
     text = raw or ""
     if not text.strip():
-        return {}, text
+        return {}, text, False
+    repaired = False
     try:
         value = json.loads(text)
     except ValueError:
-        return None, text
-    return (value, text) if isinstance(value, dict) else (None, text)
+        try:
+            value, repaired = json.loads(text, strict=False), True
+        except ValueError:
+            return None, text, False
+    return (value, text, repaired) if isinstance(value, dict) else (None, text, False)
 
 
 def make_tool_call(call_id: str, name: str, raw: str | dict[str, Any] | None) -> ToolCall:
-    arguments, raw_text = parse_arguments(raw)
-    return ToolCall(id=call_id, name=name, arguments=arguments, raw_arguments=raw_text)
+    arguments, raw_text, repaired = parse_arguments(raw)
+    return ToolCall(id=call_id, name=name, arguments=arguments, raw_arguments=raw_text,
+                    repaired=repaired)
 
 
 def chat_messages(

@@ -12,6 +12,7 @@ import email.utils
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -71,13 +72,19 @@ def server_message(body: bytes) -> str:
     try:
         data = json.loads(body)
     except ValueError:
-        return body.decode("utf-8", "replace").strip()[:200]
+        return _one_line(body.decode("utf-8", "replace"))[:200]
     if isinstance(data, dict):
         error = data.get("error", data)
         if isinstance(error, dict):
-            return str(error.get("message") or error.get("type") or error)[:300]
-        return str(error)[:300]
-    return str(data)[:200]
+            error = error.get("message") or error.get("type") or error
+        return _one_line(str(error))[:300]
+    return _one_line(str(data))[:200]
+
+
+def _one_line(text: str) -> str:
+    """Errors are one line: a server's multi-line message (a list of validation errors)
+    is folded."""
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -103,12 +110,22 @@ async def raise_for_status(
         raise AuthenticationError(
             f"{endpoint.provider} refused the request ({status}): {fix}"
         )
-    if status in RETRYABLE_STATUS:
+    if status in RETRYABLE_STATUS and not _refused_request(status, detail):
         raise TransientProviderError(
             f"{endpoint.provider} answered {status}: {detail}",
             retry_after=parse_retry_after(response.headers),
         )
     raise BadRequestError(f"{endpoint.provider} rejected the request ({status}): {detail}")
+
+
+#: a 5xx whose message is the server's own check of the request body (llama-cpp-python's
+#: server answers an invalid message list with 500 and pydantic's "N validation errors")
+_VALIDATION_MESSAGE = re.compile(r"\bvalidation errors?\b", re.IGNORECASE)
+
+
+def _refused_request(status: int, detail: str) -> bool:
+    """A server error that is the request's fault: the same request would fail again."""
+    return status >= 500 and bool(_VALIDATION_MESSAGE.search(detail))
 
 
 def transport_error(exc: httpx.TransportError, endpoint: Endpoint) -> TransientProviderError:

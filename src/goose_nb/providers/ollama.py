@@ -71,10 +71,9 @@ class LineAssembler:
         if data.get("done"):
             self.done = True
             self.done_reason = data.get("done_reason") or "stop"
-            self.usage = Usage(
-                input_tokens=data.get("prompt_eval_count") or 0,
-                output_tokens=data.get("eval_count") or 0,
-            )
+            counts = (data.get("prompt_eval_count"), data.get("eval_count"))
+            self.usage = Usage.not_reported() if counts == (None, None) else Usage(
+                input_tokens=counts[0] or 0, output_tokens=counts[1] or 0)
         content = message.get("content") or ""
         if content:
             self.text.append(content)
@@ -115,13 +114,14 @@ class OllamaProvider(HTTPProvider):
             "model": request.model,
             "messages": to_ollama_messages(request.system, request.messages),
             "stream": True,
+            "options": {"num_predict": request.max_tokens},
         }
         if request.tools:
             body["tools"] = [
                 {"type": "function", "function": tool.model_dump()} for tool in request.tools
             ]
         if request.temperature is not None:
-            body["options"] = {"temperature": request.temperature}
+            body["options"]["temperature"] = request.temperature
         return body
 
     async def parse(

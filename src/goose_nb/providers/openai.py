@@ -10,6 +10,7 @@ below tolerates.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -41,7 +42,9 @@ def to_openai_messages(system: str, messages: list[Message]) -> list[dict[str, A
                                     "content": result.content},
         tool_calls=lambda message: {
             "role": "assistant",
-            "content": message.text or None,
+            # "" rather than null: llama-cpp-python's server refuses null (HTTP 500) and an
+            # omitted content breaks its chat template; OpenAI, vLLM and Ollama take ""
+            "content": message.text,
             "tool_calls": [
                 {
                     "id": call.id,
@@ -55,9 +58,21 @@ def to_openai_messages(system: str, messages: list[Message]) -> list[dict[str, A
     )
 
 
+#: OpenAI's reasoning models refuse ``max_tokens`` and take ``max_completion_tokens``
+_COMPLETION_TOKENS_MODELS = re.compile(r"^(o\d|gpt-5)", re.IGNORECASE)
+
+
+def output_limit_field(model: str) -> str:
+    """The body field of the output limit: ``max_completion_tokens`` for the models that
+    require it (o1, o3, o4-mini, gpt-5...), ``max_tokens`` for every other model and for
+    compatible servers, which all take it."""
+    name = model.rsplit("/", 1)[-1]
+    return "max_completion_tokens" if _COMPLETION_TOKENS_MODELS.match(name) else "max_tokens"
+
+
 def usage_from_openai(data: dict[str, Any] | None) -> Usage:
     if not data:
-        return Usage()
+        return Usage.not_reported()
     details = data.get("prompt_tokens_details") or {}
     return Usage(
         input_tokens=data.get("prompt_tokens") or 0,
@@ -85,7 +100,8 @@ class ChunkAssembler:
         self.model = model
         self.text: list[str] = []
         self.calls: dict[int, _PartialCall] = {}
-        self.usage = Usage()
+        #: until a usage chunk arrives: servers that ignore include_usage send none
+        self.usage = Usage.not_reported()
         self.finish_reason: str | None = None
 
     def feed(self, chunk: dict[str, Any]) -> str:
@@ -202,6 +218,7 @@ class OpenAIProvider(HTTPProvider):
             "messages": to_openai_messages(request.system, request.messages),
             "stream": True,
             "stream_options": {"include_usage": True},
+            output_limit_field(request.model): request.max_tokens,
         }
         if request.tools:
             body["tools"] = [

@@ -47,8 +47,14 @@ class ReplayProvider(Provider):
         #: the first step not used yet, and the steps used out of order
         self.position = 0
         self._used: set[int] = set()
-        first = self.cassette.interactions[0].request.model if self.cassette.interactions else None
-        self.default_model = first or "replay"
+        first = self.cassette.interactions[0].request if self.cassette.interactions else None
+        self.default_model = (first.model if first else None) or "replay"
+        #: the provider that recorded (or that the script names): what a replay shows
+        self.recorded_provider = (first.provider if first else None) or self.name
+
+    @property
+    def shown_as(self) -> str:
+        return self.recorded_provider
 
     async def list_models(self) -> list[str]:
         """The models the cassette's requests name, in order of first appearance."""
