@@ -9,30 +9,19 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from kernels import evaluate, execute, outputs_of
 from model_server import ModelServer, error_reply, openai_reply, python_call, worked_example_replies
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from execute_notebooks import (  # noqa: E402
-    IPCKernelManager,
     execute_notebook,
     notebook_client,
     offline_env,
 )
 
 SECRET = "sk-test-NOTEBOOKSECRET9876543210zyx"
-
-
-def outputs_of(cell: nbformat.NotebookNode) -> str:
-    """Every text an executed cell shows, in any format."""
-    texts = []
-    for output in cell.get("outputs", []):
-        texts.append(output.get("text", ""))
-        texts.extend(str(v) for v in output.get("data", {}).values())
-        texts.extend(output.get("traceback", []))
-        texts.append(output.get("evalue", ""))
-    return "\n".join(texts)
 
 
 def server_env(server: ModelServer, tmp_path: Path) -> dict[str, str]:
@@ -87,52 +76,6 @@ def test_notebook_against_server_streams_and_never_saves_the_key(tmp_path):
     assert "OPENAI_API_KEY" in errors[0]
     assert "sk-…" in outputs_of(cells[3])
     assert "| turns | 2 |" in outputs_of(cells[4])
-
-
-@pytest.fixture
-def kernel(tmp_path):
-    """A started kernel and its client; the test passes the environment via ``request``."""
-    started = []
-
-    def start(env: dict[str, str]):
-        km = IPCKernelManager(kernel_name="python3")
-        km.start_kernel(env=env, cwd=str(tmp_path))
-        kc = km.client()
-        kc.start_channels()
-        kc.wait_for_ready(timeout=60)
-        started.append((km, kc))
-        return km, kc
-
-    yield start
-    for km, kc in started:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
-
-
-def execute(kc, code: str, timeout: float = 30, **options) -> tuple[dict, str]:
-    """Run code, return (execute_reply content, all stream and display text)."""
-    msg_id = kc.execute(code, **options)
-    texts = []
-    while True:
-        message = kc.get_iopub_msg(timeout=timeout)
-        if message["parent_header"].get("msg_id") != msg_id:
-            continue
-        content = message["content"]
-        texts.append(content.get("text", ""))
-        texts.extend(str(v) for v in content.get("data", {}).values())
-        texts.append(content.get("evalue", ""))
-        if message["msg_type"] == "status" and content["execution_state"] == "idle":
-            break
-    while True:
-        reply = kc.get_shell_msg(timeout=timeout)
-        if reply["parent_header"].get("msg_id") == msg_id:
-            return reply["content"], "\n".join(texts)
-
-
-def evaluate(kc, expression: str) -> str:
-    """The repr of an expression in the kernel, read from the execute reply itself."""
-    reply, _ = execute(kc, "", user_expressions={"value": expression})
-    return reply["user_expressions"]["value"]["data"]["text/plain"]
 
 
 def test_kernel_interrupt_cancels_the_turn_and_the_session_goes_on(kernel, tmp_path):
@@ -274,15 +217,21 @@ DEMOS = sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("name", DEMOS)
-def test_every_demo_is_tested_and_says_its_cassette_is_scripted(name):
+def test_every_demo_is_tested_and_says_how_its_cassette_was_made(name):
     """A notebook added without a test that runs it, or replaying a cassette without saying
-    it was written by hand, would go unchecked."""
+    whether it was written by hand or recorded from a real model, would go unchecked."""
     tests = "\n".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
     assert f'"{name}.ipynb"' in tests or f'"{name}"' in tests
     text = (ROOT / "notebooks" / "cassettes" / f"{name}.yaml").read_text(encoding="utf-8")
-    cassette = yaml.safe_load(text)
-    assert cassette["scripted"] is True
-    assert "written by hand" in text.splitlines()[0]
-    opening = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", 4).cells[0].source
-    assert f"cassettes/{name}.yaml" in opening and "*scripted*" in opening
+    scripted = yaml.safe_load(text)["scripted"]
+    assert scripted in (True, False)
+    header = text.splitlines()[0]
+    cells = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", 4).cells
+    opening = "\n".join(c.source for c in cells[:next(
+        i for i, c in enumerate(cells) if c.cell_type == "code")])
+    assert f"cassettes/{name}.yaml" in opening
+    if scripted:
+        assert "written by hand" in header and "*scripted*" in opening
+    else:
+        assert "recorded for replay" in header and "*recorded*" in opening
     assert "OPENAI_API_KEY" in opening  # how to run it against a real model
