@@ -286,6 +286,9 @@ class Session:
         settings = self.settings
         if not settings.lead_model:
             return None
+        for model, role in self.usage.by_model_role():
+            if role == "lead" and model.model == settings.lead_model:
+                return model  # as its calls showed it: a replay shows the recorded provider
         provider = settings.lead_provider or settings.provider or self.providers.detected
         # provider not known before the first turn: the price table guesses it from the
         # model name, as it does for replayed models
