@@ -33,6 +33,7 @@ class Reply:
     chunk_delay: float = 0.0  # seconds between chunks
     cut_after: int | None = None  # close the connection after this many chunks
     drop: bool = False  # close the connection without answering
+    pause_after: tuple[int, float] | None = None  # (chunk index, seconds) to wait after it
 
 
 @dataclass
@@ -41,6 +42,13 @@ class ReceivedRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    #: the client's port: one per TCP connection, so it tells whether connections are reused
+    client_port: int = 0
+    #: wall-clock times (``time.time()``, comparable across processes): when the request was
+    #: read, when each chunk of the answer was sent, and when the answer ended
+    received_at: float = 0.0
+    chunks_sent_at: list[float] = field(default_factory=list)
+    finished_at: float = 0.0
 
     @property
     def json(self) -> Any:
@@ -124,10 +132,13 @@ class ModelServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
-                request = ReceivedRequest("POST", self.path, dict(self.headers.items()), body)
-                self._send(server._next_reply(request))
+                request = ReceivedRequest("POST", self.path, dict(self.headers.items()), body,
+                                          client_port=self.client_address[1],
+                                          received_at=time.time())
+                self._send(server._next_reply(request), request)
+                request.finished_at = time.time()
 
-            def _send(self, reply: Reply) -> None:
+            def _send(self, reply: Reply, request: ReceivedRequest | None = None) -> None:
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.drop:
@@ -151,6 +162,10 @@ class ModelServer:
                     if chunk:
                         self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                         self.wfile.flush()
+                    if request is not None:
+                        request.chunks_sent_at.append(time.time())
+                    if reply.pause_after and reply.pause_after[0] == index:
+                        time.sleep(reply.pause_after[1])
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
 

@@ -29,7 +29,7 @@ from goose_nb.messages import (
     Usage,
 )
 from goose_nb.providers.base import HTTPProvider, make_tool_call, names_in
-from goose_nb.providers.http import Endpoint, normalize_host
+from goose_nb.providers.http import Endpoint, normalize_host, read_to_end
 
 API_VERSION = "2023-06-01"
 _TRANSIENT_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
@@ -253,14 +253,12 @@ class AnthropicProvider(HTTPProvider):
             return
         assembler = EventAssembler(request.model)
         async with aclosing(EventSource(response).aiter_sse()) as events:
-            async for sse in events:
+            async for sse in read_to_end(events, lambda: assembler.finished):
                 if not sse.data:
                     continue
                 text = assembler.feed(sse.event, json.loads(sse.data))
                 if text:
                     yield TextDelta(text)
-                if assembler.finished:
-                    break
         if not assembler.finished:
             raise TransientProviderError("anthropic stream ended before message_stop")
         yield ResponseComplete(assembler.response())

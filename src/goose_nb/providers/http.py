@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 
@@ -85,6 +86,35 @@ def _one_line(text: str) -> str:
     """Errors are one line: a server's multi-line message (a list of validation errors)
     is folded."""
     return " ".join(text.split())
+
+
+T = TypeVar("T")
+
+#: events a stream may still send after its end marker before goose_nb stops reading it
+TRAILING_EVENTS = 16
+#: seconds to wait for the rest of a body after its end marker
+TRAILING_SECONDS = 1.0
+
+
+async def read_to_end(events: AsyncIterator[T], finished: Callable[[], bool]) -> AsyncIterator[T]:
+    """Every event of a stream until ``finished()``; then the rest of the body, read and
+    dropped. A body read to its end lets httpx put the connection back in its pool, so the
+    next step reuses it instead of opening a new TCP connection (and TLS handshake). What a
+    server sends after its end marker is bounded: ``TRAILING_EVENTS`` events, each within
+    ``TRAILING_SECONDS``; past that the connection is dropped, as it was before."""
+    iterator = aiter(events)
+    trailing = 0
+    while True:
+        try:
+            if not finished():
+                yield await anext(iterator)
+                continue
+            trailing += 1
+            if trailing > TRAILING_EVENTS:
+                return
+            await asyncio.wait_for(anext(iterator), TRAILING_SECONDS)
+        except (StopAsyncIteration, asyncio.TimeoutError):
+            return
 
 
 @dataclass(frozen=True)

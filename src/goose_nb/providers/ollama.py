@@ -26,7 +26,7 @@ from goose_nb.messages import (
     Usage,
 )
 from goose_nb.providers.base import HTTPProvider, chat_messages, make_tool_call, names_in
-from goose_nb.providers.http import Endpoint, normalize_host
+from goose_nb.providers.http import Endpoint, normalize_host, read_to_end
 
 
 def to_ollama_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
@@ -131,14 +131,12 @@ class OllamaProvider(HTTPProvider):
         # aiter_lines is an async generator; typed as a plain iterator, which has no aclose
         lines_generator = cast("AsyncGenerator[str, None]", response.aiter_lines())
         async with aclosing(lines_generator) as lines:
-            async for line in lines:
+            async for line in read_to_end(lines, lambda: assembler.done):
                 if not line.strip():
                     continue
                 text = assembler.feed(json.loads(line))
                 if text:
                     yield TextDelta(text)
-                if assembler.done:
-                    break
         if not assembler.done:
             raise TransientProviderError("ollama stream ended before the final line")
         yield ResponseComplete(assembler.response())

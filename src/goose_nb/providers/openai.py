@@ -31,7 +31,7 @@ from goose_nb.messages import (
     Usage,
 )
 from goose_nb.providers.base import HTTPProvider, chat_messages, make_tool_call, names_in
-from goose_nb.providers.http import Endpoint, normalize_host
+from goose_nb.providers.http import Endpoint, normalize_host, read_to_end
 
 
 def to_openai_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
@@ -103,6 +103,8 @@ class ChunkAssembler:
         #: until a usage chunk arrives: servers that ignore include_usage send none
         self.usage = Usage.not_reported()
         self.finish_reason: str | None = None
+        #: the ``data: [DONE]`` end marker has arrived
+        self.done = False
 
     def feed(self, chunk: dict[str, Any]) -> str:
         """Take one chunk; return the text it adds (maybe empty)."""
@@ -239,18 +241,17 @@ class OpenAIProvider(HTTPProvider):
             yield ResponseComplete(result)
             return
         assembler = ChunkAssembler(request.model)
-        done = False
         async with aclosing(EventSource(response).aiter_sse()) as events:
-            async for sse in events:
+            async for sse in read_to_end(events, lambda: assembler.done):
                 data = sse.data
                 if not data:
                     continue
                 if data == "[DONE]":
-                    done = True
-                    break
+                    assembler.done = True
+                    continue
                 text = assembler.feed(json.loads(data))
                 if text:
                     yield TextDelta(text)
-        if not done and assembler.finish_reason is None:
+        if not assembler.done and assembler.finish_reason is None:
             raise TransientProviderError("openai stream ended before the answer was complete")
         yield ResponseComplete(assembler.response())
