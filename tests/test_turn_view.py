@@ -44,6 +44,36 @@ def test_two_thousand_deltas_make_a_few_dozen_updates():
     assert "5 in / 2,000 out tokens" in final["text/plain"]
 
 
+def test_the_first_words_show_at_once_and_held_back_text_is_flushed_by_a_timer():
+    """A model that sends a few words and then pauses must not leave them hidden: the first
+    text of a step renders at once, and text the rate limit held back renders when the
+    interval ends, without waiting for another chunk."""
+    start_ipython()
+    clock = FakeClock()
+    timers: list[tuple[float, object]] = []
+    with capture_output() as captured:
+        view = TurnView(live=True, clock=clock, schedule=lambda delay, fn: timers.append(
+            (delay, fn)))
+        view(StepStarted(1, 1, MODEL))
+        clock.now += 0.001
+        view(AnswerDelta(1, 1, "Hello"))  # within the interval of the header's render
+        assert "Hello" in captured.outputs[-1].data["text/plain"]
+        shown = len(captured.outputs)
+        clock.now += 0.001
+        view(AnswerDelta(1, 1, " there"))
+        view(AnswerDelta(1, 1, ", friend"))
+        assert len(captured.outputs) == shown  # held back by the rate limit
+        assert len(timers) == 1  # one trailing render set, not one per chunk
+        delay, flush = timers[0]
+        assert 0 < delay <= 1 / MAX_UPDATES_PER_SECOND
+        clock.now += delay
+        flush()  # the model is still silent: the timer renders what was held back
+        assert "Hello there, friend" in captured.outputs[-1].data["text/plain"]
+        flushed = len(captured.outputs)
+        flush()  # nothing new: a second call renders nothing
+        assert len(captured.outputs) == flushed
+
+
 def test_a_restarted_step_drops_its_partial_text():
     start_ipython()
     with capture_output() as captured:

@@ -4,7 +4,9 @@ Inside a magic the kernel's own asyncio loop is already running, so ``asyncio.ru
 and ``nest_asyncio`` would patch the whole process. Instead a daemon thread owns a private
 loop (and the session's ``httpx.AsyncClient``, reused across cells); the main thread submits
 a turn and waits for it, and while it waits it runs whatever the turn sends back to it
-(display updates, and later, tool code that must run where the user's code runs). A kernel
+(display updates, tool code that must run where the user's code runs) and the timers set on
+it (a view's trailing render). The waiting thread sleeps in a blocking queue get, and is
+woken by work, by the turn's end, or by its next timer; it never polls. A kernel
 interrupt arrives in the waiting main thread as ``KeyboardInterrupt``: the turn is cancelled,
 allowed to unwind, and ``TurnInterrupted`` is raised.
 """
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import heapq
+import itertools
 import logging
 import queue
 import threading
@@ -26,8 +30,15 @@ logger = logging.getLogger("goose_nb.runtime")
 
 T = TypeVar("T")
 
-#: how long the waiting main thread sleeps between looks at its queue
+#: how long ``arun`` (awaited from another event loop) sleeps between looks at its queue
 _POLL_SECONDS = 0.02
+#: the longest the waiting main thread sleeps with nothing to do, as a safety net only: it
+#: is woken by work, by the turn's end and by its timers
+_IDLE_WAKE_SECONDS = 1.0
+
+
+def _wake() -> None:
+    """Queued to wake the waiting main thread; does nothing itself."""
 #: how long a cancelled turn gets to unwind before the main thread stops waiting
 _CANCEL_GRACE_SECONDS = 5.0
 
@@ -40,6 +51,9 @@ class BackgroundLoop:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._main_calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timer_order = itertools.count()
+        self._timers_lock = threading.Lock()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -87,6 +101,26 @@ class BackgroundLoop:
         """Queue ``fn`` to run on the main thread the next time it drains the queue."""
         self._main_calls.put(fn)
 
+    def call_later_in_main(self, delay: float, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the main thread ``delay`` seconds from now, if a turn is still being
+        waited for then (timers left when the wait ends are dropped: they belong to it)."""
+        with self._timers_lock:
+            heapq.heappush(self._timers, (time.monotonic() + delay, next(self._timer_order), fn))
+        self._main_calls.put(_wake)  # the waiting thread recomputes how long it may sleep
+
+    def _run_due_timers(self) -> float:
+        """Run the timers that are due; the seconds until the next one (or the idle wake)."""
+        while True:
+            with self._timers_lock:
+                if not self._timers:
+                    return _IDLE_WAKE_SECONDS
+                due, _, fn = self._timers[0]
+                wait = due - time.monotonic()
+                if wait > 0:
+                    return min(wait, _IDLE_WAKE_SECONDS)
+                heapq.heappop(self._timers)
+            self._call(fn)
+
     async def call_in_main(self, fn: Callable[[], T]) -> T:
         """From the loop thread: run ``fn`` on the main thread and await its result."""
         result: concurrent.futures.Future[T] = concurrent.futures.Future()
@@ -119,10 +153,37 @@ class BackgroundLoop:
                 fn = self._main_calls.get_nowait()
             except queue.Empty:
                 return
-            try:
-                fn()
-            except Exception:
-                logger.exception("main-thread callback failed")
+            self._call(fn)
+
+    @staticmethod
+    def _call(fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception:
+            logger.exception("main-thread callback failed")
+
+    def _serve_main(self, future: concurrent.futures.Future[Any],
+                    deadline: float | None = None) -> None:
+        """Serve queued work and timers until ``future`` is done (or ``deadline``), asleep
+        in between; the future's completion wakes the sleep."""
+        future.add_done_callback(lambda _: self._main_calls.put(_wake))
+        try:
+            while not future.done():
+                sleep = self._run_due_timers()
+                if deadline is not None:
+                    sleep = min(sleep, deadline - time.monotonic())
+                    if sleep <= 0:
+                        break
+                try:
+                    fn = self._main_calls.get(timeout=sleep)
+                except queue.Empty:
+                    continue
+                self._call(fn)
+                self.drain()
+            self.drain()
+        finally:
+            with self._timers_lock:
+                self._timers.clear()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the loop and wait for it here, serving main-thread work meanwhile.
@@ -141,19 +202,12 @@ class BackgroundLoop:
             raise TurnInterrupted("interrupted") from None
 
     def _wait(self, future: concurrent.futures.Future[T]) -> T:
-        while not future.done():
-            self.drain()
-            concurrent.futures.wait([future], timeout=_POLL_SECONDS)
-        self.drain()
+        self._serve_main(future)
         return future.result()
 
     def _wait_cancelled(self, future: concurrent.futures.Future[Any]) -> None:
-        deadline = time.monotonic() + _CANCEL_GRACE_SECONDS
         try:
-            while not future.done() and time.monotonic() < deadline:
-                self.drain()
-                concurrent.futures.wait([future], timeout=_POLL_SECONDS)
-            self.drain()
+            self._serve_main(future, deadline=time.monotonic() + _CANCEL_GRACE_SECONDS)
         except KeyboardInterrupt:
             logger.warning("second interrupt: not waiting for the turn to unwind")
 

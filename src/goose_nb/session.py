@@ -9,8 +9,8 @@ features (planning, recipes, subagents), never the other way round.
 
 from __future__ import annotations
 
+import collections
 import contextlib
-import functools
 import logging
 import os
 import threading
@@ -96,6 +96,9 @@ class Session:
         self.events: list[Event] = []
         self.usage = UsageLedger()
         self._listeners: list[Listener] = []
+        #: events from the loop thread waiting for the main thread, delivered in batches
+        self._outbox: collections.deque[Event] = collections.deque()
+        self._delivery_queued = False
         self.providers = ProviderPool(lambda: self.settings)
         #: the lead/worker state machine; None while lead/worker mode is off
         self.policy: LeadWorkerPolicy | None = None
@@ -193,14 +196,51 @@ class Session:
                 unsubscribe()
 
     def emit(self, event: Event) -> None:
+        """Hand ``event`` to the listeners on the main thread.
+
+        From the loop thread, events wait in an outbox and one queued call delivers all that
+        arrived meanwhile, with consecutive answer deltas joined: a stream of thousands of
+        chunks costs a deque append each, not a cross-thread call per chunk per listener.
+        """
         if not isinstance(event, AnswerDelta):
             self.events.append(event)
             logger.debug("%s", event)
-        for listener in list(self._listeners):
-            if self.runtime.in_loop_thread():
-                self.runtime.post_to_main(functools.partial(listener, event))
+        if not self._listeners:
+            return
+        if self.runtime.in_loop_thread():
+            self._outbox.append(event)
+            if not self._delivery_queued:
+                self._delivery_queued = True
+                self.runtime.post_to_main(self._deliver)
+        else:
+            self._deliver()  # what the loop thread sent first is heard first
+            self._dispatch(event)
+
+    def _deliver(self) -> None:
+        self._delivery_queued = False  # before reading: a later append queues a new call
+        deltas: list[AnswerDelta] = []  # a run of deltas of one step, not yet dispatched
+        while self._outbox:
+            event = self._outbox.popleft()
+            if isinstance(event, AnswerDelta) and (not deltas or (
+                    deltas[0].turn, deltas[0].step) == (event.turn, event.step)):
+                deltas.append(event)
+                continue
+            self._dispatch_deltas(deltas)
+            if isinstance(event, AnswerDelta):
+                deltas = [event]
             else:
-                listener(event)
+                deltas = []
+                self._dispatch(event)
+        self._dispatch_deltas(deltas)
+
+    def _dispatch_deltas(self, deltas: list[AnswerDelta]) -> None:
+        if deltas:
+            first = deltas[0]
+            self._dispatch(AnswerDelta(first.turn, first.step, "".join(d.text for d in deltas)))
+
+    def _dispatch(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            listener(event)
 
     # models --------------------------------------------------------------------------
 

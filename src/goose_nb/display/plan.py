@@ -68,7 +68,9 @@ def plan_view(session: Session, plan: Plan) -> WithFallback:
             run.disabled = True
             with output:
                 try:
-                    with session.listening(TurnView(show_cost=session.settings.show_cost)):
+                    view = TurnView(show_cost=session.settings.show_cost,
+                                    schedule=session.runtime.call_later_in_main)
+                    with session.listening(view):
                         session.run_plan()
                     status.value = "Plan carried out."
                 except GooseError as exc:

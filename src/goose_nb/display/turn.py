@@ -1,10 +1,13 @@
 """The live view of one turn: per step a header, the streamed answer and its tool calls as
 collapsible blocks; notices; a footer with steps, tool calls, tokens and time.
 
-It listens to the session's events (on the main thread) and re-renders one display handle,
-at most ``MAX_UPDATES_PER_SECOND`` times a second, so a 2,000-token answer costs a few dozen
-front-end updates rather than 2,000. The last render is complete and is what a saved
-notebook keeps.
+It listens to the session's events (on the main thread) and re-renders one display handle.
+A step's header, its first text, tool calls and notices are shown at once; later text at
+most ``MAX_UPDATES_PER_SECOND`` times a second, so a 2,000-token answer costs a few dozen
+front-end updates rather than 2,000. Text held back by that limit is never left waiting for
+the next chunk: a timer on the main thread (``schedule``) renders it when the interval is
+over, so a model that pauses after a few words still shows them. The last render is
+complete and is what a saved notebook keeps.
 """
 
 from __future__ import annotations
@@ -126,10 +129,13 @@ class TurnView:
     def __init__(
         self, *, live: bool = True, show: bool = True, show_cost: bool = True,
         show_answer: bool = True, clock: Callable[[], float] = time.monotonic,
+        schedule: Callable[[float, Callable[[], None]], None] | None = None,
     ) -> None:
         """``live``: update one display in place as events come; ``show=False``: display
         nothing, only build ``output`` (a subagent's transcript); ``show_answer=False``:
-        leave the streamed text out (the planner's JSON, shown parsed instead)."""
+        leave the streamed text out (the planner's JSON, shown parsed instead);
+        ``schedule(delay, fn)``: run ``fn`` on the main thread later (the trailing render;
+        without it, held-back text waits for the next event)."""
         from IPython.display import display
 
         self.output = TurnOutput()
@@ -138,7 +144,11 @@ class TurnView:
         self.show_cost = show_cost
         self.show_answer = show_answer
         self._clock = clock
+        self._schedule = schedule
         self._last_render = 0.0
+        #: text arrived that is not rendered yet, and whether a trailing render is set
+        self._dirty = False
+        self._flush_scheduled = False
         self._retries = 0
         self._pending_switch = ""
         self._handle = display(self.output, display_id=True) if self.live else None
@@ -164,8 +174,9 @@ class TurnView:
     def _step_event(self, step: _Step, event: Event) -> None:
         if isinstance(event, AnswerDelta):
             if self.show_answer:
+                first = not step.text
                 step.text.append(event.text)
-                self._render()
+                self._render(force=first)  # the first words of a step show at once
         elif isinstance(event, StepRestarted):
             self._retries += 1
             step.text.clear()
@@ -198,16 +209,29 @@ class TurnView:
         self.finish()
 
     def _render(self, force: bool = False) -> None:
-        now = self._clock()
         if self._handle is None:
             return
-        if not force and now - self._last_render < 1 / MAX_UPDATES_PER_SECOND:
+        now = self._clock()
+        wait = self._last_render + 1 / MAX_UPDATES_PER_SECOND - now
+        if not force and wait > 0:
+            self._dirty = True
+            if self._schedule is not None and not self._flush_scheduled:
+                self._flush_scheduled = True
+                self._schedule(wait, self._flush)
             return
         self._last_render = now
+        self._dirty = False
         self._handle.update(self.output)
+
+    def _flush(self) -> None:
+        """The trailing render: what the rate limit held back."""
+        self._flush_scheduled = False
+        if self._dirty:
+            self._render(force=True)
 
     def finish(self) -> None:
         """The final, complete render (or the only one, where updates are not live)."""
+        self._dirty = False
         if self._handle is not None:
             self._handle.update(self.output)
         elif self.show:

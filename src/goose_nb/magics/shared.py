@@ -69,7 +69,8 @@ def turn_view(session: Session, **options: Any) -> TurnView:
     setting; ``options`` go to ``TurnView`` (``show_answer=False`` for the planner)."""
     from goose_nb.display.turn import TurnView
 
-    return TurnView(live=in_kernel(), show_cost=session.settings.show_cost, **options)
+    return TurnView(live=in_kernel(), show_cost=session.settings.show_cost,
+                    schedule=session.runtime.call_later_in_main, **options)
 
 
 class TopicMagics(Magics):
