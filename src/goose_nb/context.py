@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+import os
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from goose_nb.messages import Message, ToolResult, ToolSpec
 
@@ -53,17 +56,34 @@ user's namespace, when a task needs computing. Work in small steps, check result
 finish with a short answer to what was asked."""
 
 
+#: each hints file's text, with the (modification time, size) it was read at
+_HINTS_READ: dict[Path, tuple[tuple[int, int], str]] = {}
+
+
+def _hints_text(path: Path) -> str:
+    """The stripped text of one hints file, read again only when the file changed (every
+    step builds the system prompt; a stat is cheaper than a read)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        _HINTS_READ.pop(path, None)
+        return ""
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    known = _HINTS_READ.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    _HINTS_READ[path] = (stamp, text)
+    return text
+
+
 def load_hints(cwd: Path, home: Path) -> str:
     """``.goosehints`` of the user's Goose config and of the current folder, in that order."""
-    texts = []
-    for path in (home / ".config" / "goose" / HINTS_FILE, cwd / HINTS_FILE):
-        try:
-            text = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError):
-            continue
-        if text:
-            texts.append(text)
-    return "\n\n".join(texts)
+    paths = (home / ".config" / "goose" / HINTS_FILE, cwd / HINTS_FILE)
+    return "\n\n".join(text for text in map(_hints_text, paths) if text)
 
 
 def build_system_prompt(
@@ -95,14 +115,46 @@ def context_limit(model: str, configured: int | None = None) -> int:
     return KNOWN_CONTEXT_LIMITS[max(matches, key=len)] if matches else DEFAULT_CONTEXT_LIMIT
 
 
+Counted = TypeVar("Counted")
+
+
+class _CountOnce(Generic[Counted]):
+    """A count per object, made once: messages and tool specs are immutable, and without
+    this every step would walk the whole history again (twice or more while trimming).
+    Keyed by identity (a message with tool arguments is not hashable), each entry dropped
+    when its object is."""
+
+    def __init__(self, count: Callable[[Counted], int]) -> None:
+        self._count = count
+        self._counts: dict[int, tuple[weakref.ref[Counted], int]] = {}
+
+    def __call__(self, item: Counted) -> int:
+        key = id(item)
+        known = self._counts.get(key)
+        if known is not None and known[0]() is item:
+            return known[1]
+        value = self._count(item)
+        self._counts[key] = (weakref.ref(item, lambda _: self._counts.pop(key, None)), value)
+        return value
+
+
+def _message_chars(message: Message) -> int:
+    return (len(message.text) + 16
+            + sum(len(c.raw_arguments or json.dumps(c.arguments)) for c in message.tool_calls)
+            + sum(len(r.content) for r in message.tool_results))
+
+
+def _tool_chars(tool: ToolSpec) -> int:
+    return len(json.dumps(tool.parameters)) + len(tool.description)
+
+
+_MESSAGE_CHARS = _CountOnce(_message_chars)
+_TOOL_CHARS = _CountOnce(_tool_chars)
+
+
 def estimate_tokens(system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> int:
     """A conservative token count from the size of what will be sent."""
-    chars = len(system)
-    chars += sum(len(json.dumps(t.parameters)) + len(t.description) for t in tools)
-    for message in messages:
-        chars += len(message.text) + 16
-        chars += sum(len(c.raw_arguments or json.dumps(c.arguments)) for c in message.tool_calls)
-        chars += sum(len(r.content) for r in message.tool_results)
+    chars = len(system) + sum(map(_TOOL_CHARS, tools)) + sum(map(_MESSAGE_CHARS, messages))
     return math.ceil(chars / CHARS_PER_TOKEN)
 
 

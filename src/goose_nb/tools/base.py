@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,11 +56,20 @@ class Tool(Generic[Args]):
     read_only: bool = False
 
     def spec(self) -> ToolSpec:
-        schema = self.arguments.model_json_schema()
-        schema.pop("title", None)
-        for prop in schema.get("properties", {}).values():
-            prop.pop("title", None)
-        return ToolSpec(name=self.name, description=self.description, parameters=schema)
+        """What the model is shown: built once per tool (every step sends it)."""
+        return _tool_spec(self.name, self.description, self.arguments)
+
+
+@functools.lru_cache(maxsize=1024)
+def _tool_spec(name: str, description: str, arguments: type[BaseModel]) -> ToolSpec:
+    """A pydantic JSON schema takes milliseconds to build; a session's tools are few and
+    fixed, and a step sends all of them, so each spec is built once and shared (ToolSpec is
+    frozen, and its schema is only ever serialized)."""
+    schema = arguments.model_json_schema()
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+    return ToolSpec(name=name, description=description, parameters=schema)
 
 
 def cap(text: str, limit: int = MAX_RESULT_CHARS) -> str:
