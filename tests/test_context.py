@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,23 @@ def test_hints_from_home_then_folder(dirs: tuple[Path, Path]) -> None:
     (home / ".config" / "goose" / ".goosehints").write_text("Use British spelling.\n")
     (cwd / ".goosehints").write_text("\nThe data is in data/sales.csv.\n")
     assert load_hints(cwd, home) == "Use British spelling.\n\nThe data is in data/sales.csv."
+
+
+def test_hints_are_read_again_only_when_the_file_changes(dirs: tuple[Path, Path]) -> None:
+    """Every step builds the system prompt: a hints file is read once, then only a changed
+    modification time or size brings the new text in."""
+    cwd, home = dirs
+    hints = cwd / ".goosehints"
+    hints.write_text("first")
+    assert load_hints(cwd, home) == "first"
+    stamp = hints.stat().st_mtime_ns
+    hints.write_text("FIRST")  # same size, and the old modification time put back:
+    os.utime(hints, ns=(stamp, stamp))
+    assert load_hints(cwd, home) == "first"  # so the file was not read again
+    hints.write_text("second, longer")
+    assert load_hints(cwd, home) == "second, longer"
+    hints.unlink()
+    assert load_hints(cwd, home) == ""
 
 
 def test_hints_from_one_place_only(dirs: tuple[Path, Path]) -> None:
