@@ -35,12 +35,12 @@ _POLL_SECONDS = 0.02
 #: the longest the waiting main thread sleeps with nothing to do, as a safety net only: it
 #: is woken by work, by the turn's end and by its timers
 _IDLE_WAKE_SECONDS = 1.0
+#: how long a cancelled turn gets to unwind before the main thread stops waiting
+_CANCEL_GRACE_SECONDS = 5.0
 
 
 def _wake() -> None:
     """Queued to wake the waiting main thread; does nothing itself."""
-#: how long a cancelled turn gets to unwind before the main thread stops waiting
-_CANCEL_GRACE_SECONDS = 5.0
 
 
 class BackgroundLoop:
