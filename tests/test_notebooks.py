@@ -131,13 +131,13 @@ def test_a_variable_the_agent_creates_is_there_for_the_next_cell(tmp_path):
         client = notebook_client(notebook, tmp_path, timeout=60)
         client.execute(env=server_env(server, tmp_path))
     goose_cell, next_cell = notebook.cells[1], notebook.cells[2]
-    kinds = [o.output_type for o in goose_cell.outputs]
-    assert kinds.count("display_data") == 2  # the turn, and the DataFrame the code showed
-    table = next(o for o in goose_cell.outputs if "text/html" in o.get("data", {}))
+    # in reading order: the step that ran the code, what the code showed, the next step
+    step_1, table, step_2 = goose_cell.outputs
+    assert "<code>python</code>" in step_1.data["text/markdown"] and "✓" in step_1.data[
+        "text/markdown"] and "squares = pd.DataFrame" in step_1.data["text/markdown"]
     assert "<table" in table.data["text/html"]
-    turn = goose_cell.outputs[0].data["text/markdown"]
-    assert "<code>python</code>" in turn and "✓" in turn and "squares = pd.DataFrame" in turn
-    assert "2 steps · 1 tool call" in turn
+    assert "`squares` holds 1, 4, 9 and 16." in step_2.data["text/markdown"]
+    assert "2 steps · 1 tool call" in step_2.data["text/markdown"]
     assert next_cell.outputs[0].text.strip() == "30"
 
 

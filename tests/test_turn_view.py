@@ -104,3 +104,61 @@ def test_interrupted_and_failed_turns_say_so():
         view = TurnView(live=False)
         view(TurnFinished(2, "error", 0, Usage(), 0.0, "no model"))
     assert captured.outputs == []  # nothing to show: the error line says it all
+
+
+def _displays(outputs) -> dict[str, list[str]]:
+    """Display id -> the plain texts it was shown with, in order."""
+    shown: dict[str, list[str]] = {}
+    for output in outputs:
+        shown.setdefault(output.transient["display_id"], []).append(output.data["text/plain"])
+    return shown
+
+
+def test_a_long_answer_is_sent_in_finished_paragraphs_and_only_its_tail_is_updated():
+    """Bytes sent must grow with the answer, not with its square: finished paragraphs go
+    into displays of their own that are never updated again, and never inside a code
+    block."""
+    start_ipython()
+    clock = FakeClock()
+    paragraphs = [f"Paragraph {i}: " + "word " * 60 for i in range(40)]
+    code = "```python\n" + "\n\n".join(f"x{i} = {i}" for i in range(200)) + "\n```"
+    answer = "\n\n".join(paragraphs[:20] + [code] + paragraphs[20:])
+    with capture_output() as captured:
+        view = TurnView(live=True, clock=clock)
+        view(StepStarted(1, 1, MODEL))
+        for start in range(0, len(answer), 40):
+            clock.now += 0.01
+            view(AnswerDelta(1, 1, answer[start:start + 40]))
+        view(StepFinished(1, 1, MODEL, Usage(input_tokens=5, output_tokens=900)))
+        view(TurnFinished(1, "ok", 1, Usage(input_tokens=5, output_tokens=900), 4.0))
+    displays = _displays(captured.outputs)
+    assert len(displays) > 5
+    finals = [texts[-1] for texts in displays.values()]
+    joined = "\n".join(finals)
+    assert all(p in joined for p in paragraphs) and code in joined  # nothing lost
+    assert sum(f.count("```") for f in finals[:-1]) % 2 == 0  # no block cut in two
+    assert next(f for f in finals if "x0 = 0" in f).count("```python") == 1
+    assert joined.count("[openai/gpt-test]") == 1  # the step's header once, at its start
+    assert "5 in / 900 out tokens" in finals[-1]  # the footer in the last display
+    sent = sum(len(o.data["text/plain"]) for o in captured.outputs)
+    assert sent < 6 * len(answer)  # sent once each, plus the tail's updates
+
+
+def test_a_retried_step_empties_the_displays_its_discarded_text_was_frozen_into():
+    start_ipython()
+    clock = FakeClock()
+    partial = "\n\n".join(f"Draft {i}: " + "word " * 80 for i in range(12))
+    with capture_output() as captured:
+        view = TurnView(live=True, clock=clock)
+        view(StepStarted(1, 1, MODEL))
+        for start in range(0, len(partial), 50):
+            clock.now += 0.01
+            view(AnswerDelta(1, 1, partial[start:start + 50]))
+        view(StepRestarted(1, 1, "timeout"))
+        view(AnswerDelta(1, 1, "The real answer."))
+        view(StepFinished(1, 1, MODEL, Usage(input_tokens=5, output_tokens=4)))
+        view(TurnFinished(1, "ok", 1, Usage(input_tokens=5, output_tokens=4), 1.0))
+    finals = [texts[-1] for texts in _displays(captured.outputs).values()]
+    assert len(finals) > 1 and "Draft" not in "".join(finals)
+    assert [f for f in finals if f] == [finals[-1]]
+    assert "The real answer." in finals[-1] and "[openai/gpt-test]" in finals[-1]

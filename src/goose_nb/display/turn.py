@@ -12,9 +12,11 @@ complete and is what a saved notebook keeps.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from goose_nb.display.tool_block import ToolBlock
 from goose_nb.display.usage import format_cost, format_tokens, plural
@@ -33,6 +35,10 @@ from goose_nb.events import (
 from goose_nb.messages import Usage
 
 MAX_UPDATES_PER_SECOND = 15
+#: text of a step past which its finished paragraphs go into a display of their own, sent
+#: once: an update re-sends only the paragraphs still being written
+FREEZE_CHARS = 2000
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
 ESCAPED_DOLLAR = "\\$"
 
 
@@ -78,49 +84,96 @@ class _Step:
     def header_plain(self) -> str:
         return f"{self.badge} · {self.model}" if self.badge else self.model
 
+    def body(self) -> str:
+        """The step's text so far (its pieces joined once, then kept joined)."""
+        if len(self.text) > 1:
+            self.text[:] = ["".join(self.text)]
+        return self.text[0] if self.text else ""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A place in a turn's output: a step, and how much of that step's text lies before."""
+
+    step: int = 0
+    offset: int = 0
+
 
 class TurnOutput:
-    """The rendered state of a turn; what the display handle shows."""
+    """The rendered state of a turn. Shown whole (a subagent's transcript, a terminal) or in
+    segments, one display each, so that a front end is sent each finished part once."""
 
     def __init__(self) -> None:
         self.steps: list[_Step] = []
         self.notices: list[str] = []
         self.footer = ""
 
-    def _repr_markdown_(self) -> str:
+    def segment(self, start: Cursor, end: Cursor | None = None) -> TurnSegment:
+        """The part from ``start`` up to ``end`` (the rest of the turn when ``None``; only
+        that last part carries the notices and the footer)."""
+        return TurnSegment(self, start, end)
+
+    def _parts(self, start: Cursor, end: Cursor | None, markdown: bool) -> list[str]:
         parts: list[str] = []
-        for step in self.steps:
-            if step.switch:
-                parts.append(f"**⇄ {step.switch}**")
-            parts.append(f"<sub>{step.header_markdown()}</sub>")
-            body = "".join(step.text)
+        last = len(self.steps) if end is None else min(end.step + 1, len(self.steps))
+        for index in range(start.step, last):
+            step = self.steps[index]
+            opening = start.offset if index == start.step else 0
+            if opening == 0:
+                if step.switch:
+                    parts.append(f"**⇄ {step.switch}**" if markdown else f"== {step.switch} ==")
+                parts.append(f"<sub>{step.header_markdown()}</sub>" if markdown
+                             else f"[{step.header_plain()}]")
+            whole = end is None or index < end.step
+            stop = None if whole or end is None else end.offset
+            body = step.body()[opening:stop]
             if body:
                 parts.append(body)
-            parts += [block.markdown() for block in step.tools]
-            if step.status:
-                parts.append(f"<sub>{step.status}</sub>")
-        parts += [f"> {notice}" for notice in self.notices]
-        if self.footer:
-            # "$" starts maths in Jupyter's Markdown: escaped, a cost stays a cost
-            parts.append(f"<sub>{self.footer.replace('$', ESCAPED_DOLLAR)}</sub>")
-        return "\n\n".join(parts)
+            if whole:
+                parts += [block.markdown() if markdown else block.plain() for block in step.tools]
+                if step.status:
+                    parts.append(f"<sub>{step.status}</sub>" if markdown else f"({step.status})")
+        if end is None:
+            parts += [f"> {notice}" if markdown else f"! {notice}" for notice in self.notices]
+            if self.footer:
+                # "$" starts maths in Jupyter's Markdown: escaped, a cost stays a cost
+                parts.append(f"<sub>{self.footer.replace('$', ESCAPED_DOLLAR)}</sub>"
+                             if markdown else f"-- {self.footer}")
+        return parts
+
+    def _repr_markdown_(self) -> str:
+        return self.segment(Cursor())._repr_markdown_()
 
     def __repr__(self) -> str:
-        parts: list[str] = []
-        for step in self.steps:
-            if step.switch:
-                parts.append(f"== {step.switch} ==")
-            parts.append(f"[{step.header_plain()}]")
-            body = "".join(step.text)
-            if body:
-                parts.append(body)
-            parts += [block.plain() for block in step.tools]
-            if step.status:
-                parts.append(f"({step.status})")
-        parts += [f"! {notice}" for notice in self.notices]
-        if self.footer:
-            parts.append(f"-- {self.footer}")
-        return "\n".join(parts)
+        return repr(self.segment(Cursor()))
+
+
+@dataclass(frozen=True)
+class TurnSegment:
+    """One display's worth of a turn: Markdown for notebooks, plain text for terminals."""
+
+    output: TurnOutput
+    start: Cursor
+    end: Cursor | None
+
+    def _repr_markdown_(self) -> str:
+        return "\n\n".join(self.output._parts(self.start, self.end, markdown=True))
+
+    def __repr__(self) -> str:
+        return "\n".join(self.output._parts(self.start, self.end, markdown=False))
+
+
+class _Empty:
+    """What a display dropped by a retry is left showing: nothing."""
+
+    def _repr_markdown_(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return ""
+
+
+_EMPTY = _Empty()
 
 
 class TurnView:
@@ -151,7 +204,15 @@ class TurnView:
         self._flush_scheduled = False
         self._retries = 0
         self._pending_switch = ""
-        self._handle = display(self.output, display_id=True) if self.live else None
+        #: where the live display starts; the displays before it are finished and left alone
+        self._start = Cursor()
+        #: the finished displays of the current step (blanked if the step is retried)
+        self._step_handles: list[Any] = []
+        #: the step text's length when no paragraph break was found to freeze at
+        self._no_break_at = 0
+        self._display = display
+        self._handle = (display(self.output.segment(self._start), display_id=True)
+                        if self.live else None)
 
     def __call__(self, event: Event) -> None:
         output = self.output
@@ -162,6 +223,8 @@ class TurnView:
                                       badge=role_badge(event.role, event.reason),
                                       switch=self._pending_switch))
             self._pending_switch = ""
+            if len(output.steps) > 1:  # the step before is complete: its display stays
+                self._freeze(Cursor(len(output.steps) - 1, 0), within_step=False)
             self._render(force=True)
         elif isinstance(event, Notice):
             output.notices.append(event.text)
@@ -176,10 +239,12 @@ class TurnView:
             if self.show_answer:
                 first = not step.text
                 step.text.append(event.text)
+                self._freeze_paragraphs(step)
                 self._render(force=first)  # the first words of a step show at once
         elif isinstance(event, StepRestarted):
             self._retries += 1
             step.text.clear()
+            self._unfreeze_step()
             step.status = "retrying after a technical error…"
             self._render(force=True)
         elif isinstance(event, StepFinished):
@@ -221,7 +286,46 @@ class TurnView:
             return
         self._last_render = now
         self._dirty = False
-        self._handle.update(self.output)
+        self._handle.update(self.output.segment(self._start))
+
+    def _freeze(self, at: Cursor, within_step: bool) -> None:
+        """End the live display at ``at`` (its last update) and go on in a new one."""
+        if self._handle is None:
+            return
+        self._handle.update(self.output.segment(self._start, at))
+        self._step_handles = [*self._step_handles, self._handle] if within_step else []
+        self._start = at
+        self._no_break_at = 0
+        self._handle = self._display(self.output.segment(at), display_id=True)
+        self._last_render = self._clock()
+
+    def _freeze_paragraphs(self, step: _Step) -> None:
+        """Past ``FREEZE_CHARS`` of live text, freeze it up to its last paragraph break that
+        is not inside a code block."""
+        if self._handle is None:
+            return
+        index = len(self.output.steps) - 1
+        opening = self._start.offset if self._start.step == index else 0
+        body = step.body()
+        if len(body) - max(opening, self._no_break_at) < FREEZE_CHARS:
+            return
+        cut = body.rfind("\n\n", opening)
+        while cut > opening and len(_FENCE.findall(body, opening, cut)) % 2:
+            cut = body.rfind("\n\n", opening, cut)  # inside a code block: an earlier break
+        if cut <= opening:
+            self._no_break_at = len(body)
+            return
+        self._freeze(Cursor(index, cut + 2), within_step=True)
+
+    def _unfreeze_step(self) -> None:
+        """A retried step's partial text is dropped: so are the displays it was frozen into,
+        and the live display starts at the step again."""
+        if self._handle is None or not self._step_handles:
+            return
+        for handle in self._step_handles:
+            handle.update(_EMPTY)
+        self._step_handles = []
+        self._start = Cursor(len(self.output.steps) - 1, 0)
 
     def _flush(self) -> None:
         """The trailing render: what the rate limit held back."""
@@ -233,7 +337,7 @@ class TurnView:
         """The final, complete render (or the only one, where updates are not live)."""
         self._dirty = False
         if self._handle is not None:
-            self._handle.update(self.output)
+            self._handle.update(self.output.segment(self._start))
         elif self.show:
             from IPython.display import display
 
