@@ -122,7 +122,7 @@ def test_a_long_answer_is_sent_in_finished_paragraphs_and_only_its_tail_is_updat
     clock = FakeClock()
     paragraphs = [f"Paragraph {i}: " + "word " * 60 for i in range(40)]
     code = "```python\n" + "\n\n".join(f"x{i} = {i}" for i in range(200)) + "\n```"
-    answer = "\n\n".join(paragraphs[:20] + [code] + paragraphs[20:])
+    answer = "\n\n".join([*paragraphs[:20], code, *paragraphs[20:]])
     with capture_output() as captured:
         view = TurnView(live=True, clock=clock)
         view(StepStarted(1, 1, MODEL))

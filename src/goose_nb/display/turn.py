@@ -91,6 +91,10 @@ class _Step:
         return self.text[0] if self.text else ""
 
 
+#: one thing a turn shows: (kind, value); see ``TurnOutput.pieces``
+Piece = tuple[str, Any]
+
+
 @dataclass(frozen=True)
 class Cursor:
     """A place in a turn's output: a step, and how much of that step's text lies before."""
@@ -113,33 +117,33 @@ class TurnOutput:
         that last part carries the notices and the footer)."""
         return TurnSegment(self, start, end)
 
-    def _parts(self, start: Cursor, end: Cursor | None, markdown: bool) -> list[str]:
-        parts: list[str] = []
+    def pieces(self, start: Cursor, end: Cursor | None) -> list[Piece]:
+        """What the part from ``start`` to ``end`` shows, in order, for each front end's
+        own rendering: (kind, value) with kind one of ``switch``, ``header`` (the step),
+        ``text``, ``tool`` (a ``ToolBlock``), ``status``, ``notice``, ``footer``."""
+        pieces: list[Piece] = []
         last = len(self.steps) if end is None else min(end.step + 1, len(self.steps))
         for index in range(start.step, last):
             step = self.steps[index]
             opening = start.offset if index == start.step else 0
             if opening == 0:
                 if step.switch:
-                    parts.append(f"**⇄ {step.switch}**" if markdown else f"== {step.switch} ==")
-                parts.append(f"<sub>{step.header_markdown()}</sub>" if markdown
-                             else f"[{step.header_plain()}]")
+                    pieces.append(("switch", step.switch))
+                pieces.append(("header", step))
             whole = end is None or index < end.step
             stop = None if whole or end is None else end.offset
             body = step.body()[opening:stop]
             if body:
-                parts.append(body)
+                pieces.append(("text", body))
             if whole:
-                parts += [block.markdown() if markdown else block.plain() for block in step.tools]
+                pieces += [("tool", block) for block in step.tools]
                 if step.status:
-                    parts.append(f"<sub>{step.status}</sub>" if markdown else f"({step.status})")
+                    pieces.append(("status", step.status))
         if end is None:
-            parts += [f"> {notice}" if markdown else f"! {notice}" for notice in self.notices]
+            pieces += [("notice", notice) for notice in self.notices]
             if self.footer:
-                # "$" starts maths in Jupyter's Markdown: escaped, a cost stays a cost
-                parts.append(f"<sub>{self.footer.replace('$', ESCAPED_DOLLAR)}</sub>"
-                             if markdown else f"-- {self.footer}")
-        return parts
+                pieces.append(("footer", self.footer))
+        return pieces
 
     def _repr_markdown_(self) -> str:
         return self.segment(Cursor())._repr_markdown_()
@@ -157,10 +161,45 @@ class TurnSegment:
     end: Cursor | None
 
     def _repr_markdown_(self) -> str:
-        return "\n\n".join(self.output._parts(self.start, self.end, markdown=True))
+        return "\n\n".join(_markdown(kind, value)
+                             for kind, value in self.output.pieces(self.start, self.end))
 
     def __repr__(self) -> str:
-        return "\n".join(self.output._parts(self.start, self.end, markdown=False))
+        return "\n".join(_plain(kind, value)
+                         for kind, value in self.output.pieces(self.start, self.end))
+
+
+def _markdown(kind: str, value: Any) -> str:
+    if kind == "switch":
+        return f"**⇄ {value}**"
+    if kind == "header":
+        return f"<sub>{value.header_markdown()}</sub>"
+    if kind == "tool":
+        return str(value.markdown())
+    if kind == "status":
+        return f"<sub>{value}</sub>"
+    if kind == "notice":
+        return f"> {value}"
+    if kind == "footer":
+        # "$" starts maths in Jupyter's Markdown: escaped, a cost stays a cost
+        return f"<sub>{value.replace('$', ESCAPED_DOLLAR)}</sub>"
+    return str(value)
+
+
+def _plain(kind: str, value: Any) -> str:
+    if kind == "switch":
+        return f"== {value} =="
+    if kind == "header":
+        return f"[{value.header_plain()}]"
+    if kind == "tool":
+        return str(value.plain())
+    if kind == "status":
+        return f"({value})"
+    if kind == "notice":
+        return f"! {value}"
+    if kind == "footer":
+        return f"-- {value}"
+    return str(value)
 
 
 class _Empty:
@@ -183,13 +222,19 @@ class TurnView:
         self, *, live: bool = True, show: bool = True, show_cost: bool = True,
         show_answer: bool = True, clock: Callable[[], float] = time.monotonic,
         schedule: Callable[[float, Callable[[], None]], None] | None = None,
+        display: Callable[..., Any] | None = None,
     ) -> None:
         """``live``: update one display in place as events come; ``show=False``: display
         nothing, only build ``output`` (a subagent's transcript); ``show_answer=False``:
         leave the streamed text out (the planner's JSON, shown parsed instead);
         ``schedule(delay, fn)``: run ``fn`` on the main thread later (the trailing render;
-        without it, held-back text waits for the next event)."""
-        from IPython.display import display
+        without it, held-back text waits for the next event); ``display``: what shows a
+        display and returns its handle (IPython's ``display``, or a terminal's), closed
+        when the turn ends if it has a ``close``."""
+        if display is None:
+            from IPython.display import display as ipython_display
+
+            display = ipython_display
 
         self.output = TurnOutput()
         self.live = live and show
@@ -210,7 +255,7 @@ class TurnView:
         self._step_handles: list[Any] = []
         #: the step text's length when no paragraph break was found to freeze at
         self._no_break_at = 0
-        self._display = display
+        self._display: Callable[..., Any] = display
         self._handle = (display(self.output.segment(self._start), display_id=True)
                         if self.live else None)
 
@@ -338,6 +383,9 @@ class TurnView:
         self._dirty = False
         if self._handle is not None:
             self._handle.update(self.output.segment(self._start))
+            close = getattr(self._display, "close", None)
+            if close is not None:
+                close()
         elif self.show:
             from IPython.display import display
 

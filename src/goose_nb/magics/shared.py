@@ -9,6 +9,7 @@ fast.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -69,8 +70,14 @@ def turn_view(session: Session, **options: Any) -> TurnView:
     setting; ``options`` go to ``TurnView`` (``show_answer=False`` for the planner)."""
     from goose_nb.display.turn import TurnView
 
-    return TurnView(live=in_kernel(), show_cost=session.settings.show_cost,
-                    schedule=session.runtime.call_later_in_main, **options)
+    display = None
+    if not in_kernel() and sys.stdout.isatty():  # terminal IPython: stream with rich
+        from goose_nb.display.terminal import TerminalDisplay
+
+        display = TerminalDisplay()
+    return TurnView(live=in_kernel() or display is not None,
+                    show_cost=session.settings.show_cost,
+                    schedule=session.runtime.call_later_in_main, display=display, **options)
 
 
 class TopicMagics(Magics):
