@@ -557,3 +557,33 @@ def test_a_list_that_is_not_valid_yaml_is_an_error_not_a_request():
     with pytest.raises(GooseError, match=r"not valid YAML at line 1 .*quote an item"):
         parse_task_list("- Revenue (units × price): the total: per region\n- Another task")
     assert parse_task_list("Use 2 subagents: one for North, one for South") is None
+
+
+def test_progress_sends_one_line_per_task_and_a_rate_limited_heading(session, model_server):
+    """100 tasks: each task's line is drawn when it starts and once when it ends, and the
+    heading at most a few times a second, so what is sent grows with the number of tasks,
+    not with its square."""
+    from IPython.testing.globalipapp import start_ipython
+    from IPython.utils.capture import capture_output
+
+    from goose_nb.display.subagents import SubagentProgress
+
+    start_ipython()
+    timers: list = []
+    with capture_output() as captured:
+        progress = SubagentProgress(live=True, schedule=lambda delay, fn: timers.append(fn))
+        for index in range(100):
+            progress(SubagentStarted(f"task_{index}", f"prompt {index}"))
+        for index in range(100):
+            progress(SubagentFinished(f"task_{index}", "success", 0.5))
+        progress.finish()
+    by_display: dict[str, list[str]] = {}
+    for output in captured.outputs:
+        by_display.setdefault(output.transient["display_id"], []).append(
+            output.data["text/plain"])
+    heading, *lines = by_display.values()
+    assert len(lines) == 100 and all(len(texts) == 2 for texts in lines)
+    assert lines[7][-1].startswith("task_7 ✓ success · 0.5 s")
+    assert len(heading) <= 4 and heading[-1] == "Subagents: 100 of 100 done"
+    assert len(timers) == 1  # one trailing draw set while the limit held the heading back
+    assert sum(len(o.data["text/plain"]) for o in captured.outputs) < 100 * 200

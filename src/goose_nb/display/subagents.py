@@ -8,6 +8,8 @@ accordion, and the static forms use ``<details>`` so a saved notebook keeps them
 from __future__ import annotations
 
 import html
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from goose_nb.display.rich import RichText, table
@@ -98,28 +100,84 @@ def summary_view(summary: SubagentSummary, show_cost: bool = True) -> WithFallba
     return WithFallback(make_widget, static, page)
 
 
-class SubagentProgress:
-    """A live table of the run's tasks while they work (one display, updated in place)."""
+#: the most times a second the progress heading ("3 of 100 done") is redrawn
+PROGRESS_UPDATES_PER_SECOND = 4
 
-    def __init__(self, live: bool) -> None:
+
+class SubagentProgress:
+    """The run's tasks while they work: a heading, then one line per task.
+
+    Each task's line is its own display, updated only when that task finishes, and the
+    heading is redrawn at most ``PROGRESS_UPDATES_PER_SECOND`` times a second (a timer,
+    ``schedule``, draws what it held back): a run of N tasks sends O(N) to the front end,
+    where a table re-sent whole on each of the 2N starts and finishes cost O(N²).
+    """
+
+    def __init__(self, live: bool, schedule: Callable[[float, Callable[[], None]], None]
+                 | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         from IPython.display import display
 
         self.rows: dict[str, list[str]] = {}
-        self._handle = display(self._render(), display_id=True) if live else None
+        self._live = live
+        self._display = display
+        self._schedule = schedule
+        self._clock = clock
+        self._last_heading = 0.0
+        self._heading_due = False
+        self._lines: dict[str, Any] = {}
+        self._heading = display(self._render_heading(), display_id=True) if live else None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, SubagentStarted):
-            self.rows[event.task_id] = [event.task_id, "… running", event.prompt[:70], ""]
+            row = self.rows[event.task_id] = [event.task_id, "… running", event.prompt[:70], ""]
+            if self._live:
+                self._lines[event.task_id] = self._display(_line(row), display_id=True)
         elif isinstance(event, SubagentFinished) and event.task_id in self.rows:
             row = self.rows[event.task_id]
             row[1] = f"{STATUS_MARKS.get(event.status, '?')} {event.status}"
             row[3] = f"{event.seconds:.1f} s"
+            if event.task_id in self._lines:
+                self._lines[event.task_id].update(_line(row))
         else:
             return
-        if self._handle is not None:
-            self._handle.update(self._render())
+        self._update_heading()
+
+    def _update_heading(self) -> None:
+        if self._heading is None:
+            return
+        wait = self._last_heading + 1 / PROGRESS_UPDATES_PER_SECOND - self._clock()
+        if wait > 0:
+            if self._schedule is not None and not self._heading_due:
+                self._heading_due = True
+                self._schedule(wait, self._draw_heading)
+            return
+        self._draw_heading()
+
+    def _draw_heading(self) -> None:
+        self._heading_due = False
+        self._last_heading = self._clock()
+        if self._heading is not None:
+            self._heading.update(self._render_heading())
+
+    def finish(self) -> None:
+        """The heading's last draw, whatever the rate limit held back."""
+        if self._heading is not None:
+            self._draw_heading()
+
+    def _render_heading(self) -> RichText:
+        done = sum(not row[1].startswith("…") for row in self.rows.values())
+        text = f"Subagents: {done} of {len(self.rows)} done"
+        return RichText(f"**{text}**", text)
 
     def _render(self) -> RichText:
+        """The whole run as one table (what the lines show, together)."""
         done = sum(not row[1].startswith("…") for row in self.rows.values())
         return table(f"Subagents: {done} of {len(self.rows)} done",
                      ["task", "status", "prompt", "time"], list(self.rows.values()))
+
+
+def _line(row: list[str]) -> RichText:
+    task, status, prompt, seconds = row
+    timing = f" · {seconds}" if seconds else ""
+    return RichText(f"`{task}` {status}{timing} · {prompt}",
+                    f"{task} {status}{timing} · {prompt}")

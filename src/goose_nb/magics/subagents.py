@@ -71,8 +71,12 @@ class SubagentMagics(TopicMagics):
             request = words_fill_in(request)
         limits = subagent_limits(session.settings, request.mode or "sequential",
                                  request.timeout, request.max_turns, request.max_concurrency)
-        with session.listening(SubagentProgress(live=in_kernel())):
-            if tasks is not None:
-                return session.run_subagents(tasks, limits=limits)
-            with session.listening(turn_view(session)):
-                return session.delegate(request.text, limits, request.mode)
+        progress = SubagentProgress(live=in_kernel(), schedule=session.runtime.call_later_in_main)
+        try:
+            with session.listening(progress):
+                if tasks is not None:
+                    return session.run_subagents(tasks, limits=limits)
+                with session.listening(turn_view(session)):
+                    return session.delegate(request.text, limits, request.mode)
+        finally:
+            progress.finish()
