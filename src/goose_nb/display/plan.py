@@ -66,10 +66,13 @@ def plan_view(session: Session, plan: Plan) -> WithFallback:
             if editor.layout.display != "none":
                 on_save()
             run.disabled = True
+            status.value = "Running the plan…"
             with output:
                 try:
-                    view = TurnView(show_cost=session.settings.show_cost,
-                                    schedule=session.runtime.call_later_in_main)
+                    # Front ends route new outputs into an Output widget but not updates of
+                    # them: a live view would stay at its first, empty render. The run's
+                    # transcript is shown whole when it ends; the steps tick meanwhile.
+                    view = TurnView(live=False, show_cost=session.settings.show_cost)
                     with session.listening(view):
                         session.run_plan()
                     status.value = "Plan carried out."

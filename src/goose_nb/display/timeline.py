@@ -2,17 +2,17 @@
 
 One mark per step, coloured by role (lead, worker), a ✗ on failed steps, ⇄ where the role
 changed, and the policy's current state ("worker; 1 failure of 2", "fallback: 1 of 2 turns
-left"). As a widget it updates itself after every turn; its static forms are what a saved
-notebook shows.
+left"). Nothing in it is interactive, so it is not a widget: in a kernel it is a display
+that every later turn updates in place (HTML, Markdown and plain text), and a saved notebook
+keeps its last state, readable with or without widget state.
 """
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from goose_nb.display.rich import RichText
-from goose_nb.display.widgets import WithFallback
 from goose_nb.events import Event, TurnFinished
 
 if TYPE_CHECKING:
@@ -87,20 +87,30 @@ def timeline_forms(session: Session) -> tuple[RichText, str]:
     return RichText("\n".join(md), "\n".join(plain)), page
 
 
-def timeline_view(session: Session) -> WithFallback:
-    """The timeline as a live widget with its static forms."""
-    static, page = timeline_forms(session)
+class Timeline:
+    """The session's timeline in every form, drawn afresh each time it is shown."""
 
-    def make_widget():
-        import ipywidgets
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
-        widget = ipywidgets.HTML(value=page)
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        static, page = timeline_forms(self.session)
+        return {"text/plain": static.plain, "text/markdown": static.markdown,
+                "text/html": page}
 
-        def refresh(event: Event) -> None:
-            if isinstance(event, TurnFinished):
-                widget.value = timeline_forms(session)[1]
+    def __repr__(self) -> str:
+        return timeline_forms(self.session)[0].plain
 
-        session.subscribe(refresh)
-        return widget
 
-    return WithFallback(make_widget, static, page)
+def show_timeline(session: Session) -> None:
+    """Display the timeline, and update that display after every later turn."""
+    from IPython.display import display
+
+    timeline = Timeline(session)
+    handle = display(timeline, display_id=True)
+
+    def refresh(event: Event) -> None:
+        if isinstance(event, TurnFinished) and handle is not None:
+            handle.update(timeline)
+
+    session.subscribe(refresh)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from goose_nb.magics.shared import show_help, turn_view, usage_errors
+from goose_nb.magics.shared import in_kernel, show_help, turn_view, usage_errors
 
 if TYPE_CHECKING:
     from goose_nb.display.rich import RichText
@@ -119,7 +119,9 @@ class GooseMagics(Magics):
 
         display(self._status(args))
         if self.session.turns:
-            display(self._timeline(args))
+            timeline = self._timeline(args)
+            if timeline is not None:
+                display(timeline)
             display(self._usage(args))
 
     def _status(self, args: list[str]) -> RichText:
@@ -135,9 +137,13 @@ class GooseMagics(Magics):
                           session.price_book())
 
     def _timeline(self, args: list[str]) -> Any:
-        from goose_nb.display.timeline import timeline_view
+        """In a kernel, a display that later turns update; elsewhere, the text once."""
+        from goose_nb.display.timeline import Timeline, show_timeline
 
-        return timeline_view(self.session)
+        if in_kernel():
+            show_timeline(self.session)
+            return None
+        return Timeline(self.session)
 
     def _config(self, args: list[str]) -> RichText:
         from goose_nb.display.status import config_view
