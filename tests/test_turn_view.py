@@ -11,9 +11,11 @@ from goose_nb.events import (
     StepFinished,
     StepRestarted,
     StepStarted,
+    ToolCallFinished,
+    ToolCallStarted,
     TurnFinished,
 )
-from goose_nb.messages import ModelRef, Usage
+from goose_nb.messages import ModelRef, ToolCall, ToolResult, Usage
 
 MODEL = ModelRef(provider="openai", model="gpt-test")
 
@@ -162,3 +164,35 @@ def test_a_retried_step_empties_the_displays_its_discarded_text_was_frozen_into(
     assert len(finals) > 1 and "Draft" not in "".join(finals)
     assert [f for f in finals if f] == [finals[-1]]
     assert "The real answer." in finals[-1] and "[openai/gpt-test]" in finals[-1]
+
+
+def test_a_step_is_shown_above_what_its_tool_displays_however_fast_events_come():
+    """Each step after the first opens its display lazily (a render costs a kernel's main
+    thread milliseconds), but always before its tool runs: what the tool displays must
+    come below the step that ran it, on every run."""
+    start_ipython()
+    from IPython.display import display
+
+    clock = FakeClock()  # never advances: every render but the forced ones is held back
+    call = ToolCall(id="c1", name="python", arguments={"code": "df"})
+    with capture_output() as captured:
+        view = TurnView(live=True, clock=clock)
+        view(StepStarted(1, 1, MODEL))
+        view(AnswerDelta(1, 1, "Looking."))
+        view(StepFinished(1, 1, MODEL, Usage()))
+        view(StepStarted(1, 2, MODEL))
+        view(ToolCallStarted(1, 2, call))
+        display("WHAT THE TOOL SHOWED")  # the tool runs now, on the main thread
+        view(ToolCallFinished(1, 2, call, ToolResult(tool_call_id="c1", name="python",
+                                                     content="ok"), None, 0.01))
+        view(StepFinished(1, 2, MODEL, Usage()))
+        view(StepStarted(1, 3, MODEL))
+        view(AnswerDelta(1, 3, "Done."))
+        view(TurnFinished(1, "ok", 3, Usage(), 1.0))
+    order = list(dict.fromkeys(o.transient["display_id"] if o.transient else "tool"
+                               for o in captured.outputs))
+    finals = {o.transient["display_id"] if o.transient else "tool": o.data["text/plain"]
+              for o in captured.outputs}
+    shown = [finals[key] for key in order]
+    assert len(shown) == 4 and shown[2] == "'WHAT THE TOOL SHOWED'"
+    assert "Looking." in shown[0] and "python" in shown[1] and "Done." in shown[3]

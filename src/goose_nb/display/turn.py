@@ -255,6 +255,8 @@ class TurnView:
         self._step_handles: list[Any] = []
         #: the step text's length when no paragraph break was found to freeze at
         self._no_break_at = 0
+        #: a step that started and opens a new display at the next render
+        self._pending_step: Cursor | None = None
         self._display: Callable[..., Any] = display
         self._handle = (display(self.output.segment(self._start), display_id=True)
                         if self.live else None)
@@ -268,9 +270,14 @@ class TurnView:
                                       badge=role_badge(event.role, event.reason),
                                       switch=self._pending_switch))
             self._pending_switch = ""
-            if len(output.steps) > 1:  # the step before is complete: its display stays
-                self._freeze(Cursor(len(output.steps) - 1, 0), within_step=False)
-            self._render(force=True)
+            if len(output.steps) > 1:
+                # the step before is complete and its display stays; this step opens a new
+                # one at the next render (its first text, or within the rate limit): a
+                # render costs the kernel's main thread milliseconds the next call waits for
+                self._pending_step = Cursor(len(output.steps) - 1, 0)
+                self._render()
+            else:
+                self._render(force=True)
         elif isinstance(event, Notice):
             output.notices.append(event.text)
             self._render(force=True)
@@ -295,14 +302,18 @@ class TurnView:
         elif isinstance(event, StepFinished):
             step.status = ""
         elif isinstance(event, ToolCallStarted):
+            # the step's display must exist before the tool runs, so that what the tool
+            # displays comes below it; the block itself is rate-limited like text (a render
+            # costs the main thread milliseconds in a kernel, and the tool waits for them)
             step.tools.append(ToolBlock(event.call))
-            self._render(force=True)
+            self._open_pending_step()
+            self._render()
         elif isinstance(event, ToolCallFinished):
             for block in step.tools:
                 if block.call.id == event.call.id and block.result is None:
                     block.result, block.failure = event.result, event.failure
                     block.seconds = event.seconds
-            self._render(force=True)
+            self._render()
 
     def _finish_turn(self, event: TurnFinished) -> None:
         output = self.output
@@ -330,14 +341,26 @@ class TurnView:
                 self._schedule(wait, self._flush)
             return
         self._last_render = now
+        if self._pending_step is not None:
+            self._open_pending_step()  # the new display shows everything since
+            return
         self._dirty = False
         self._handle.update(self.output.segment(self._start))
+
+    def _open_pending_step(self) -> None:
+        if self._pending_step is not None:
+            at, self._pending_step = self._pending_step, None
+            self._freeze(at, within_step=False)
 
     def _freeze(self, at: Cursor, within_step: bool) -> None:
         """End the live display at ``at`` (its last update) and go on in a new one."""
         if self._handle is None:
             return
-        self._handle.update(self.output.segment(self._start, at))
+        # a new step's display takes over: the old one already shows what it keeps unless
+        # something was held back, or notices (which move to the new display) were shown
+        if within_step or self._dirty or self.output.notices:
+            self._handle.update(self.output.segment(self._start, at))
+        self._dirty = False
         self._step_handles = [*self._step_handles, self._handle] if within_step else []
         self._start = at
         self._no_break_at = 0
@@ -349,6 +372,7 @@ class TurnView:
         is not inside a code block."""
         if self._handle is None:
             return
+        self._open_pending_step()
         index = len(self.output.steps) - 1
         opening = self._start.offset if self._start.step == index else 0
         body = step.body()
@@ -365,8 +389,8 @@ class TurnView:
     def _unfreeze_step(self) -> None:
         """A retried step's partial text is dropped: so are the displays it was frozen into,
         and the live display starts at the step again."""
-        if self._handle is None or not self._step_handles:
-            return
+        if self._handle is None or not self._step_handles or self._pending_step is not None:
+            return  # (a step not opened yet has no displays of its own)
         for handle in self._step_handles:
             handle.update(_EMPTY)
         self._step_handles = []
@@ -382,6 +406,7 @@ class TurnView:
         """The final, complete render (or the only one, where updates are not live)."""
         self._dirty = False
         if self._handle is not None:
+            self._open_pending_step()
             self._handle.update(self.output.segment(self._start))
             close = getattr(self._display, "close", None)
             if close is not None:
