@@ -233,7 +233,7 @@ def test_costs_in_footer_and_usage_with_savings(goose, shell, server, monkeypatc
     assert "**LEAD** · `openai/gpt-4o`" in first
     assert "**WORKER** · `openai/gpt-4o-mini`" in second
     assert "⇄ lead → worker: initial turns done" in second
-    assert "\\$0." in first  # the footer's cost, escaped for Markdown
+    assert "`$0." in first  # the footer's cost, as code: never read as maths
     _, usage = run(shell, "%goose usage")
     assert "openai/gpt-4o-mini" in usage and "worker" in usage
     assert "saved" in usage

@@ -8,6 +8,7 @@ prices the test writes itself; only the formulas are asserted exactly.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -371,7 +372,7 @@ def test_the_view_shows_models_roles_costs_and_the_savings_line():
     book = PriceBook()
     summary = savings(ledger, GPT_4O, book)
     view = usage_view(ledger, show_cost=True, lead=GPT_4O, book=book)
-    for text in (view.plain, view.markdown.replace("\\$", "$")):
+    for text in (view.plain, view.markdown.replace("`", "")):
         assert "openai/gpt-4o-mini" in text and "worker" in text and "lead" in text
         assert "66,000" in text  # the worker's input tokens
         assert format_cost(summary.roles["worker"].cost) in text
@@ -384,10 +385,20 @@ def test_the_view_shows_models_roles_costs_and_the_savings_line():
     assert usage_view(summary, show_cost=True, lead=GPT_4O).plain == view.plain
 
 
-def test_every_dollar_sign_is_escaped_for_notebook_maths():
+def test_every_dollar_amount_is_code_so_no_front_end_reads_maths():
+    """Two "$" in one Markdown output are maths to MathJax (JupyterLab turns an escaped
+    "\\$" back into "$" before MathJax sees it); inside code, MathJax leaves them alone."""
     view = usage_view(lead_worker_ledger()[0], show_cost=True, lead=GPT_4O)
-    assert "$" in view.markdown
-    assert view.markdown.count("$") == view.markdown.count("\\$")
+    outside_code = re.sub(r"`[^`]*`", "", view.markdown)
+    assert "$" in view.markdown and "$" not in outside_code
+    assert re.search(r"`\$0\.\d{4}`", view.markdown)
+
+
+def test_without_maths_keeps_existing_code_spans_and_wraps_every_other_dollar():
+    from goose_nb.display.rich import without_maths
+
+    assert without_maths("cost $1,234.50 or <$0.0001") == "cost `$1,234.50` or <`$0.0001`"
+    assert without_maths("run `echo $HOME` for $") == "run `echo $HOME` for `$`"
 
 
 def test_show_cost_off_hides_every_money_figure():

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+
+_CODE_SPAN = re.compile(r"(`+)(?:.+?)\1", re.DOTALL)
+_DOLLARS = re.compile(r"\$(?:[0-9][0-9,]*(?:\.[0-9]+)?)?")
 
 
 class RichText:
@@ -17,6 +21,23 @@ class RichText:
 
     def __repr__(self) -> str:
         return self.plain
+
+
+def without_maths(markdown: str) -> str:
+    """``markdown`` with every ``$`` (and the amount after it) in a code span.
+
+    Jupyter front ends typeset the text between two ``$`` as maths, even across table
+    cells, and escaping is not enough: JupyterLab's Markdown renderer turns ``\\$`` into a
+    plain ``$`` before MathJax reads the page. MathJax leaves code alone, on every front end
+    (and GitHub's renderer too). Existing code spans are kept as they are.
+    """
+    parts, last = [], 0
+    for span in _CODE_SPAN.finditer(markdown):
+        parts.append(_DOLLARS.sub(lambda m: f"`{m.group(0)}`", markdown[last:span.start()]))
+        parts.append(span.group(0))
+        last = span.end()
+    parts.append(_DOLLARS.sub(lambda m: f"`{m.group(0)}`", markdown[last:]))
+    return "".join(parts)
 
 
 def _cell(value: str) -> str:

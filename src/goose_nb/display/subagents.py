@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from goose_nb.display.rich import RichText, table
+from goose_nb.display.rich import RichText, table, without_maths
 from goose_nb.display.turn import TurnOutput, TurnView
 from goose_nb.display.usage import UNKNOWN, format_cost
 from goose_nb.display.widgets import WithFallback
@@ -59,7 +59,7 @@ def summary_forms(summary: SubagentSummary, show_cost: bool = True) -> tuple[Ric
     headers = HEADERS if show_cost else [h for h in HEADERS if h != "cost"]
     rows = [_row(result, show_cost) for result in summary.task_results]
     grid = table(title, headers, rows)
-    md, plain = [grid.markdown.replace("$", "\\$")], [grid.plain]
+    md, plain = [without_maths(grid.markdown)], [grid.plain]
     page = [f"<div><b>{html.escape(title)}</b><table><tr>"
             + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
     transcripts = [transcript(result) for result in summary.task_results]

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from goose_nb.display.rich import without_maths
 from goose_nb.display.tool_block import ToolBlock
 from goose_nb.display.usage import format_cost, format_tokens, plural
 from goose_nb.events import (
@@ -39,7 +40,6 @@ MAX_UPDATES_PER_SECOND = 15
 #: once: an update re-sends only the paragraphs still being written
 FREEZE_CHARS = 2000
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
-ESCAPED_DOLLAR = "\\$"
 
 
 def format_footer(
@@ -181,8 +181,7 @@ def _markdown(kind: str, value: Any) -> str:
     if kind == "notice":
         return f"> {value}"
     if kind == "footer":
-        # "$" starts maths in Jupyter's Markdown: escaped, a cost stays a cost
-        return f"<sub>{value.replace('$', ESCAPED_DOLLAR)}</sub>"
+        return f"<sub>{without_maths(value)}</sub>"  # a cost stays a cost, never maths
     return str(value)
 
 

@@ -7,7 +7,7 @@ as "—", never as $0.
 
 from __future__ import annotations
 
-from goose_nb.display.rich import RichText, table
+from goose_nb.display.rich import RichText, table, without_maths
 from goose_nb.messages import ModelRef, Usage
 from goose_nb.pricing import CostSummary, PriceBook, savings
 from goose_nb.usage import UsageLedger
@@ -115,9 +115,8 @@ def usage_view(
                 f"No price known for {names}: add it to the file named by GOOSE_NB_PRICES "
                 f"(USD per million tokens, e.g. {summary.unpriced[0].model}: "
                 "{input: 0.15, output: 0.6})."))
-    markdown = "\n\n".join(p.markdown for p in parts)
-    # JupyterLab and nbviewer read $…$ as maths, even across table cells: escape every "$"
-    return RichText(markdown.replace("$", "\\$"), "\n\n".join(p.plain for p in parts))
+    markdown = without_maths("\n\n".join(p.markdown for p in parts))
+    return RichText(markdown, "\n\n".join(p.plain for p in parts))
 
 
 def savings_line(summary: CostSummary) -> str:
