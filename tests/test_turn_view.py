@@ -196,3 +196,5 @@ def test_a_step_is_shown_above_what_its_tool_displays_however_fast_events_come()
     shown = [finals[key] for key in order]
     assert len(shown) == 4 and shown[2] == "'WHAT THE TOOL SHOWED'"
     assert "Looking." in shown[0] and "python" in shown[1] and "Done." in shown[3]
+    # each step's header once, in its own display: never repeated at the end of the one before
+    assert [part.count("[openai/gpt-test]") for part in shown] == [1, 1, 0, 1]

@@ -122,7 +122,9 @@ class TurnOutput:
         own rendering: (kind, value) with kind one of ``switch``, ``header`` (the step),
         ``text``, ``tool`` (a ``ToolBlock``), ``status``, ``notice``, ``footer``."""
         pieces: list[Piece] = []
-        last = len(self.steps) if end is None else min(end.step + 1, len(self.steps))
+        # a part that ends where a step begins (offset 0) holds nothing of that step
+        last = len(self.steps) if end is None else min(end.step + (end.offset > 0),
+                                                       len(self.steps))
         for index in range(start.step, last):
             step = self.steps[index]
             opening = start.offset if index == start.step else 0
