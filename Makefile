@@ -73,3 +73,23 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .nox output build src/*.egg-info
+
+# `make test-browser`: the demo notebooks in JupyterLab, driven in headless Chromium by
+# Playwright, checked on what the page shows. JupyterLab and Playwright go into .venv (again
+# only when tests/browser/requirements.txt changes); the browser is Debian's chromium,
+# installed with apt-get when missing (Playwright's own browser download is never used).
+BROWSER_STAMP := $(VENV)/.browser-stamp
+
+$(BROWSER_STAMP): tests/browser/requirements.txt $(STAMP)
+	@echo "==> installing JupyterLab and Playwright into $(VENV) for the browser suite"
+	$(BIN)/python -m pip install -r tests/browser/requirements.txt
+	@touch $(BROWSER_STAMP)
+
+.PHONY: test-browser
+test-browser: $(STAMP) $(BROWSER_STAMP)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "==> installing Debian's chromium"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
+	@echo "==> the browser suite: the demo notebooks in JupyterLab, in headless Chromium"
+	$(BIN)/python -m pytest tests/browser

@@ -63,7 +63,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
                if SKIP_PREFIX in str(report.longrepr)]
     if not LIVE_PYTHON:
         terminalreporter.write_line(
-            "tests/live was not collected: `make test-live` runs it against a real server")
+            "tests/live was not collected: `make test-live` runs it against a real server; "
+            "tests/browser neither: `make test-browser` runs it in JupyterLab")
     if skipped:
         modules = sum(isinstance(report, pytest.CollectReport) for report in skipped)
         terminalreporter.write_line(
