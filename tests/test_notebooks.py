@@ -240,3 +240,27 @@ def test_every_demo_is_tested_and_says_how_its_cassette_was_made(name):
     else:
         assert "recorded for replay" in header and "*recorded*" in opening
     assert "OPENAI_API_KEY" in opening  # how to run it against a real model
+
+
+def test_the_settings_panel_display_follows_apply_so_a_saved_notebook_keeps_it(tmp_path):
+    """In a kernel the panel is a display, and Apply re-sends it: its static forms (what a
+    notebook saved without widget state, GitHub or nbviewer show) carry the applied value."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%load_ext goose_nb"),
+        nbformat.v4.new_code_cell("%goose settings"),
+        nbformat.v4.new_code_cell(
+            "import gc\n"
+            "from goose_nb.display.settings_panel import SettingsPanel\n"
+            "(panel,) = [o for o in gc.get_objects() if isinstance(o, SettingsPanel)]\n"
+            "panel.fallback_turns.value = 3\n"
+            "panel.apply_button.click()"),
+    ]
+    with ModelServer() as server:
+        env = server_env(server, tmp_path) | {"GOOSE_LEAD_MODEL": "gpt-lead"}
+        notebook_client(notebook, tmp_path, timeout=60).execute(env=env)
+    (shown,) = notebook.cells[1].outputs
+    assert shown.output_type == "display_data"
+    assert "| fallback turns | GOOSE_LEAD_FALLBACK_TURNS | 3 | notebook |" in shown.data[
+        "text/markdown"]
+    assert "application/vnd.jupyter.widget-view+json" in shown.data

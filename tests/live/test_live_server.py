@@ -173,7 +173,9 @@ def test_the_settings_panel_lists_the_models_the_server_serves(
     # comm messages no cell is the parent of: read them back in the kernel
     notebook = run_notebook(
         ["%load_ext goose_nb", "%goose settings",
-         "panel = _.widget\n"
+         "from goose_nb import current_session\n"
+         "from goose_nb.display.settings_panel import settings_panel\n"
+         "panel = settings_panel(current_session()).widget\n"
          "assert panel.wait_for_models(60)\n"
          "print(sorted(panel.lead_model.options), sorted(panel.worker_model.options))"],
         tmp_path, live_env(gateway, tmp_path, GOOSE_LEAD_MODEL=LEAD))

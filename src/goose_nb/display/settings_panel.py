@@ -394,13 +394,18 @@ class SettingsPanel(ipywidgets.VBox):
         return text
 
 
-def settings_panel(session: Session) -> WithFallback:
-    """The Lead/Worker Settings panel of ``session``: the widget and its static forms."""
+def settings_panel(session: Session,
+                   on_apply: Callable[[WithFallback], None] | None = None) -> WithFallback:
+    """The Lead/Worker Settings panel of ``session``: the widget and its static forms, which
+    follow every Apply; ``on_apply(panel)`` is then called, to re-send the panel's display
+    so that a notebook saved afterwards keeps the settings as applied."""
     static, page = settings_forms(session)
     panel: WithFallback
 
     def refresh_static() -> None:
         panel.static, panel.html = settings_forms(session)
+        if on_apply is not None:
+            on_apply(panel)
 
     panel = WithFallback(lambda: SettingsPanel(session, on_apply=refresh_static), static, page)
     return panel

@@ -165,7 +165,20 @@ class GooseMagics(Magics):
         if args:
             raise UsageError("%goose settings takes no arguments; use the panel, or "
                              "%goose config KEY=VALUE")
-        return settings_panel(self.session)
+        if not in_kernel():
+            return settings_panel(self.session)
+        # a display (not the cell's result) that Apply updates: its static forms are what a
+        # notebook saved without widget state, GitHub or nbviewer show
+        from IPython.display import display
+
+        handles: list[Any] = []
+
+        def resend(shown: Any) -> None:
+            for handle in handles:
+                handle.update(shown)
+
+        handles.append(display(settings_panel(self.session, on_apply=resend), display_id=True))
+        return None
 
     def _reload(self, args: list[str]) -> RichText:
         self.session.reload()
