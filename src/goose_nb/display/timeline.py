@@ -10,6 +10,8 @@ keeps its last state, readable with or without widget state.
 from __future__ import annotations
 
 import html
+import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from goose_nb.display.rich import RichText
@@ -102,6 +104,13 @@ class Timeline:
         return timeline_forms(self.session)[0].plain
 
 
+#: how many of a session's timeline displays later turns keep current: the newest ones
+#: (``%goose`` shows one each time; updating every one ever shown would cost each turn more)
+LIVE_TIMELINES = 5
+_LIVE: weakref.WeakKeyDictionary[Session, list[Callable[[], None]]] = (
+    weakref.WeakKeyDictionary())
+
+
 def show_timeline(session: Session) -> None:
     """Display the timeline, and update that display after every later turn."""
     from IPython.display import display
@@ -113,4 +122,7 @@ def show_timeline(session: Session) -> None:
         if isinstance(event, TurnFinished) and handle is not None:
             handle.update(timeline)
 
-    session.subscribe(refresh)
+    live = _LIVE.setdefault(session, [])
+    live.append(session.subscribe(refresh))
+    while len(live) > LIVE_TIMELINES:
+        live.pop(0)()  # the oldest display keeps the state it last showed
