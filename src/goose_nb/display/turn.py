@@ -217,7 +217,7 @@ _EMPTY = _Empty()
 
 
 class TurnView:
-    """Listens to one turn's events and keeps its display up to date."""
+    """Listens to one turn's events and keeps its displays up to date."""
 
     def __init__(
         self, *, live: bool = True, show: bool = True, show_cost: bool = True,
@@ -225,7 +225,7 @@ class TurnView:
         schedule: Callable[[float, Callable[[], None]], None] | None = None,
         display: Callable[..., Any] | None = None,
     ) -> None:
-        """``live``: update one display in place as events come; ``show=False``: display
+        """``live``: keep the turn's displays current as events come; ``show=False``: display
         nothing, only build ``output`` (a subagent's transcript); ``show_answer=False``:
         leave the streamed text out (the planner's JSON, shown parsed instead);
         ``schedule(delay, fn)``: run ``fn`` on the main thread later (the trailing render;
