@@ -41,10 +41,8 @@ for folder in (ROOT, TESTS):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from kernels import execute, kernels, offline_env  # noqa: E402
+from kernels import displays_until_idle, execute, kernels, offline_env  # noqa: E402
 from model_server import ModelServer, openai_reply, python_call  # noqa: E402
-
-DISPLAY = ("display_data", "update_display_data")
 
 #: the baseline: the same stream read with httpx's own async client, as goose_nb reads it
 #: (top-level await in the kernel's cell)
@@ -66,16 +64,8 @@ len("".join(text))
 def run_cell(kc: Any, code: str, timeout: float = 300) -> tuple[float, list[tuple[float, dict]]]:
     """Execute ``code``; (seconds from request to idle, display messages with arrival)."""
     started = time.time()
-    msg_id = kc.execute(code)
-    seen = []
-    while True:
-        message = kc.get_iopub_msg(timeout=timeout)
-        if message["parent_header"].get("msg_id") != msg_id:
-            continue
-        if message["msg_type"] in DISPLAY:
-            seen.append((time.time(), message))
-        if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
-            return time.time() - started, seen
+    seen = displays_until_idle(kc, kc.execute(code), timeout)
+    return time.time() - started, seen
 
 
 def first_text(server: ModelServer, kc: Any) -> dict[str, float]:

@@ -7,6 +7,7 @@ run single cells where a test must act between them (interrupt, look at the sess
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from execute_notebooks import IPCKernelManager, notebook_client, offline_env  # noqa: E402
 
-__all__ = ["evaluate", "execute", "kernels", "notebook_client", "offline_env", "outputs_of"]
+__all__ = ["displays_until_idle", "evaluate", "execute", "kernels", "notebook_client",
+           "offline_env", "outputs_of", "shell_reply"]
 
 StartKernel = Callable[[dict[str, str]], tuple[Any, Any]]
 
@@ -72,10 +74,29 @@ def execute(kc: Any, code: str, timeout: float = 30, **options: Any) -> tuple[di
         texts.append(content.get("evalue", ""))
         if message["msg_type"] == "status" and content["execution_state"] == "idle":
             break
+    return shell_reply(kc, msg_id, timeout)["content"], "\n".join(texts)
+
+
+def shell_reply(kc: Any, msg_id: str, timeout: float = 30) -> dict:
+    """The kernel's reply to request ``msg_id`` (other replies are passed over)."""
     while True:
         reply = kc.get_shell_msg(timeout=timeout)
         if reply["parent_header"].get("msg_id") == msg_id:
-            return reply["content"], "\n".join(texts)
+            return dict(reply)
+
+
+def displays_until_idle(kc: Any, msg_id: str, timeout: float = 30) -> list[tuple[float, dict]]:
+    """Every display message request ``msg_id`` caused, with when it arrived (wall clock,
+    comparable with a server's in another process), until the kernel went idle."""
+    seen = []
+    while True:
+        message = kc.get_iopub_msg(timeout=timeout)
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        if message["msg_type"] in ("display_data", "update_display_data"):
+            seen.append((time.time(), message))
+        if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+            return seen
 
 
 def evaluate(kc: Any, expression: str) -> str:

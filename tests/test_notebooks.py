@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from kernels import evaluate, execute, outputs_of
+from kernels import evaluate, execute, outputs_of, shell_reply
 from model_server import ModelServer, error_reply, openai_reply, python_call, worked_example_replies
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,10 +94,7 @@ def test_kernel_interrupt_cancels_the_turn_and_the_session_goes_on(kernel, tmp_p
         time.sleep(0.6)  # a few words have streamed
         interrupted_at = time.monotonic()
         km.interrupt_kernel()
-        while True:
-            reply = kc.get_shell_msg(timeout=15)
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
+        reply = shell_reply(kc, msg_id, timeout=15)
         stopped_after = time.monotonic() - interrupted_at
         assert reply["content"]["status"] == "error"
         assert reply["content"]["ename"] == "UsageError"
@@ -153,8 +150,7 @@ def test_approve_mode_asks_through_the_front_end_and_a_no_is_respected(kernel, t
         assert request["msg_type"] == "input_request"
         assert "Run python?" in request["content"]["prompt"]
         kc.input("n")
-        while kc.get_shell_msg(timeout=30)["parent_header"].get("msg_id") != msg_id:
-            pass
+        shell_reply(kc, msg_id, timeout=30)
         assert evaluate(kc, "'flag' in globals()") == "False"
         declined = server.requests[1].json["messages"][-1]
         assert declined["role"] == "tool" and "declined" in declined["content"]
@@ -172,10 +168,7 @@ def test_interrupting_a_running_tool_stops_the_turn(kernel, tmp_path):
             time.sleep(0.05)
         time.sleep(0.5)  # the tool is sleeping now
         km.interrupt_kernel()
-        while True:
-            reply = kc.get_shell_msg(timeout=15)
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
+        reply = shell_reply(kc, msg_id, timeout=15)
         assert "interrupted" in reply["content"]["evalue"]
         roles = evaluate(kc, "[m.role for m in current_session().history]")
         assert roles == "['user', 'assistant', 'tool', 'assistant']"

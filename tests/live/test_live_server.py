@@ -17,7 +17,16 @@ import nbformat
 import yaml
 from environment import LIVE_KEY, MAX_TOKENS, live_env
 from gateway import RecordingGateway
-from kernels import evaluate, execute, kernels, notebook_client, offline_env, outputs_of
+from kernels import (
+    displays_until_idle,
+    evaluate,
+    execute,
+    kernels,
+    notebook_client,
+    offline_env,
+    outputs_of,
+    shell_reply,
+)
 from llama_server import LEAD, WORKER
 from notebook_checks import NOTEBOOKS, assert_no_errors, code_cells, masked
 
@@ -32,28 +41,15 @@ def run_notebook(cells: list[str], folder: Path, env: dict[str, str]) -> nbforma
     return notebook
 
 
-def display_messages(kc: Any, code: str, timeout: float = CELL_TIMEOUT) -> list[tuple[float, dict]]:
-    """Run ``code``; every display message it caused, with when it arrived."""
-    msg_id = kc.execute(code)
-    seen = []
-    while True:
-        message = kc.get_iopub_msg(timeout=timeout)
-        if message["parent_header"].get("msg_id") != msg_id:
-            continue
-        if message["msg_type"] in ("display_data", "update_display_data"):
-            seen.append((time.perf_counter(), message))
-        if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
-            return seen
-
-
 def test_a_streamed_turn_arrives_in_pieces_with_a_limit_and_honest_usage(
         gateway: RecordingGateway, tmp_path: Path, figures: dict[str, Any]) -> None:
     with kernels(tmp_path) as start:
         _, kc = start(live_env(gateway, tmp_path))
         assert execute(kc, "%load_ext goose_nb")[0]["status"] == "ok"
-        sent = time.perf_counter()
-        shown = display_messages(kc, "%%goose\nSay hello in one short sentence.")
-        finished = time.perf_counter()
+        sent = time.time()
+        shown = displays_until_idle(kc, kc.execute("%%goose\nSay hello in one short sentence."),
+                                    CELL_TIMEOUT)
+        finished = time.time()
         answer = evaluate(kc, "__import__('goose_nb').current_session().turns[-1].answer")
         _, status = execute(kc, "%goose status")
         _, usage = execute(kc, "%goose usage")
@@ -144,10 +140,7 @@ def test_an_interrupt_mid_generation_closes_the_stream_and_the_next_cell_works(
         time.sleep(1.0)  # some text has streamed
         interrupted = time.monotonic()
         km.interrupt_kernel()
-        while True:
-            reply = kc.get_shell_msg(timeout=30)
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
+        reply = shell_reply(kc, msg_id, timeout=30)
         stopped_after = time.monotonic() - interrupted
         assert reply["content"]["status"] == "error"
         assert "interrupted" in reply["content"]["evalue"]
