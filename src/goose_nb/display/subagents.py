@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from goose_nb.display.rich import RichText, table, without_maths
+from goose_nb.display.throttle import Schedule, Throttle
 from goose_nb.display.turn import TurnOutput, TurnView
 from goose_nb.display.usage import UNKNOWN, format_cost
 from goose_nb.display.widgets import WithFallback
@@ -113,19 +114,17 @@ class SubagentProgress:
     where a table re-sent whole on each of the 2N starts and finishes cost O(N²).
     """
 
-    def __init__(self, live: bool, schedule: Callable[[float, Callable[[], None]], None]
-                 | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, live: bool, schedule: Schedule | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         from IPython.display import display
 
         self.rows: dict[str, list[str]] = {}
         self._live = live
         self._display = display
-        self._schedule = schedule
-        self._clock = clock
-        self._last_heading = 0.0
-        self._heading_due = False
         self._lines: dict[str, Any] = {}
         self._heading = display(self._render_heading(), display_id=True) if live else None
+        self._throttle = Throttle(PROGRESS_UPDATES_PER_SECOND, self._draw_heading, schedule,
+                                  clock)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, SubagentStarted):
@@ -140,29 +139,17 @@ class SubagentProgress:
                 self._lines[event.task_id].update(_line(row))
         else:
             return
-        self._update_heading()
-
-    def _update_heading(self) -> None:
-        if self._heading is None:
-            return
-        wait = self._last_heading + 1 / PROGRESS_UPDATES_PER_SECOND - self._clock()
-        if wait > 0:
-            if self._schedule is not None and not self._heading_due:
-                self._heading_due = True
-                self._schedule(wait, self._draw_heading)
-            return
-        self._draw_heading()
+        if self._heading is not None:
+            self._throttle.request()
 
     def _draw_heading(self) -> None:
-        self._heading_due = False
-        self._last_heading = self._clock()
         if self._heading is not None:
             self._heading.update(self._render_heading())
 
     def finish(self) -> None:
         """The heading's last draw, whatever the rate limit held back."""
         if self._heading is not None:
-            self._draw_heading()
+            self._throttle.request(force=True)
 
     def _render_heading(self) -> RichText:
         done = sum(not row[1].startswith("…") for row in self.rows.values())

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from goose_nb.display.rich import without_maths
+from goose_nb.display.throttle import Schedule, Throttle
 from goose_nb.display.tool_block import ToolBlock
 from goose_nb.display.usage import format_cost, format_tokens, plural
 from goose_nb.events import (
@@ -222,7 +223,7 @@ class TurnView:
     def __init__(
         self, *, live: bool = True, show: bool = True, show_cost: bool = True,
         show_answer: bool = True, clock: Callable[[], float] = time.monotonic,
-        schedule: Callable[[float, Callable[[], None]], None] | None = None,
+        schedule: Schedule | None = None,
         display: Callable[..., Any] | None = None,
     ) -> None:
         """``live``: keep the turn's displays current as events come; ``show=False``: display
@@ -242,12 +243,7 @@ class TurnView:
         self.show = show
         self.show_cost = show_cost
         self.show_answer = show_answer
-        self._clock = clock
-        self._schedule = schedule
-        self._last_render = 0.0
-        #: text arrived that is not rendered yet, and whether a trailing render is set
-        self._dirty = False
-        self._flush_scheduled = False
+        self._throttle = Throttle(MAX_UPDATES_PER_SECOND, self._draw, schedule, clock)
         self._retries = 0
         self._pending_switch = ""
         #: where the live display starts; the displays before it are finished and left alone
@@ -331,22 +327,14 @@ class TurnView:
         self.finish()
 
     def _render(self, force: bool = False) -> None:
-        if self._handle is None:
-            return
-        now = self._clock()
-        wait = self._last_render + 1 / MAX_UPDATES_PER_SECOND - now
-        if not force and wait > 0:
-            self._dirty = True
-            if self._schedule is not None and not self._flush_scheduled:
-                self._flush_scheduled = True
-                self._schedule(wait, self._flush)
-            return
-        self._last_render = now
+        if self._handle is not None:
+            self._throttle.request(force)
+
+    def _draw(self) -> None:
         if self._pending_step is not None:
             self._open_pending_step()  # the new display shows everything since
-            return
-        self._dirty = False
-        self._handle.update(self.output.segment(self._start))
+        elif self._handle is not None:
+            self._handle.update(self.output.segment(self._start))
 
     def _open_pending_step(self) -> None:
         if self._pending_step is not None:
@@ -359,14 +347,13 @@ class TurnView:
             return
         # a new step's display takes over: the old one already shows what it keeps unless
         # something was held back, or notices (which move to the new display) were shown
-        if within_step or self._dirty or self.output.notices:
+        if within_step or self._throttle.held or self.output.notices:
             self._handle.update(self.output.segment(self._start, at))
-        self._dirty = False
         self._step_handles = [*self._step_handles, self._handle] if within_step else []
         self._start = at
         self._no_break_at = 0
         self._handle = self._display(self.output.segment(at), display_id=True)
-        self._last_render = self._clock()
+        self._throttle.drew()
 
     def _freeze_paragraphs(self, step: _Step) -> None:
         """Past ``FREEZE_CHARS`` of live text, freeze it up to its last paragraph break that
@@ -397,15 +384,9 @@ class TurnView:
         self._step_handles = []
         self._start = Cursor(len(self.output.steps) - 1, 0)
 
-    def _flush(self) -> None:
-        """The trailing render: what the rate limit held back."""
-        self._flush_scheduled = False
-        if self._dirty:
-            self._render(force=True)
-
     def finish(self) -> None:
         """The final, complete render (or the only one, where updates are not live)."""
-        self._dirty = False
+        self._throttle.drew()
         if self._handle is not None:
             self._open_pending_step()
             self._handle.update(self.output.segment(self._start))
