@@ -195,7 +195,7 @@ def test_events_and_progress_table_follow_each_subagent(session, model_server):
     assert started == ["task_1", "task_2"]
     assert finished == [("task_1", "success"), ("task_2", "failed")]
     assert [row[1] for row in progress.rows.values()] == ["✓ success", "✗ failed"]
-    assert "Subagents: 2 of 2 done" in progress._render().plain
+    assert "Subagents: 2 of 2 done" in progress._render_heading().plain
 
 
 # what a subagent may do ---------------------------------------------------------------

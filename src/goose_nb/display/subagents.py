@@ -156,12 +156,6 @@ class SubagentProgress:
         text = f"Subagents: {done} of {len(self.rows)} done"
         return RichText(f"**{text}**", text)
 
-    def _render(self) -> RichText:
-        """The whole run as one table (what the lines show, together)."""
-        done = sum(not row[1].startswith("…") for row in self.rows.values())
-        return table(f"Subagents: {done} of {len(self.rows)} done",
-                     ["task", "status", "prompt", "time"], list(self.rows.values()))
-
 
 def _line(row: list[str]) -> RichText:
     task, status, prompt, seconds = row
