@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import capture_output
 from kernels import StartKernel, kernels
-from model_server import ModelServer
+from model_server import ModelServer, free_port
 
 from goose_nb.config import Settings
 from goose_nb.magics import GooseMagics, register_magics
@@ -88,10 +87,7 @@ def model_server() -> Iterator[ModelServer]:
 
 def closed_port_url() -> str:
     """The URL of a port on 127.0.0.1 that nothing listens on (connections are refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture

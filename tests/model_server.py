@@ -21,6 +21,13 @@ from typing import Any
 from corpus import require_corpus
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @dataclass
 class Reply:
     """One scripted answer."""

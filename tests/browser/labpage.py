@@ -15,7 +15,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kernels import offline_env
+from model_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -55,12 +55,6 @@ LAB_SETTINGS = {
 
 #: the notebook shown in the main area (other tabs are hidden with lm-mod-hidden)
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def squash(text: str | None) -> str:
@@ -96,7 +90,7 @@ class LabServer:
             IPYTHONDIR=str(base / "ipython"),
             PYTHONUNBUFFERED="1",
         )
-        self.port = _free_port()
+        self.port = free_port()
         self.token = secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = base / "jupyterlab.log"

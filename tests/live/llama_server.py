@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from model_server import free_port
 
 logger = logging.getLogger("live.llama_server")
 
@@ -58,17 +58,11 @@ def model_files(python: Path, folder: Path) -> dict[str, Path]:
     return {LEAD: gemma, WORKER: Path(_run(python, _SMOLLM2_PATH))}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def llama_server(python: Path, folder: Path, *, start_timeout: float = 180,
                  n_ctx: int = 4096) -> Iterator[str]:
     """Yield the base URL of a started server; its output goes to ``folder/server.log``."""
-    port = _free_port()
+    port = free_port()
     config = {
         "host": "127.0.0.1",
         "port": port,
