@@ -64,6 +64,8 @@ TABLE: dict[str, tuple[str, object]] = {
     "GOOSE_MAX_TOKENS": ("max_tokens", 4096),
     "GOOSE_LEAD_MAX_TOKENS": ("lead_max_tokens", None),  # GOOSE_MAX_TOKENS when unset
     "GOOSE_WORKER_MAX_TOKENS": ("worker_max_tokens", None),
+    "GOOSE_NB_STREAM_IDLE_TIMEOUT": ("stream_idle_timeout", 60),
+    "GOOSE_NB_STEP_TIMEOUT": ("step_timeout", 600),
 }
 INT_KEYS = [key for key in KEYS if key.kind == "int"]
 BOOL_KEYS = [key for key in KEYS if key.kind == "bool"]

@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from goose_nb.errors import ConfigError
-from goose_nb.secrets import scrub
+from goose_nb.secrets import environment_secrets, mask_url, scrub, url_secrets
 
 Source = Literal["default", "config.yaml", "environment", "notebook"]
 ApprovalMode = Literal["auto", "approve", "smart_approve", "chat"]
@@ -70,6 +71,8 @@ class Settings(BaseModel):
     max_tokens: int = 4096
     lead_max_tokens: int | None = None
     worker_max_tokens: int | None = None
+    stream_idle_timeout: int = 60
+    step_timeout: int = 600
 
     @property
     def lead_worker_enabled(self) -> bool:
@@ -81,10 +84,22 @@ class Settings(BaseModel):
         by_role = {"lead": self.lead_max_tokens, "worker": self.worker_max_tokens}
         return (by_role.get(role) if role else None) or self.max_tokens
 
-    def secrets(self) -> list[str]:
-        """Every secret value in these settings, for scrubbing outputs and cassettes."""
+    def secrets(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """Every secret these settings hold (the API keys, what the host URLs carry) and
+        the secret-named variables of ``environ`` (by default the process environment),
+        for scrubbing whatever leaves goose_nb."""
         values = (self.openai_api_key, self.anthropic_api_key)
-        return [s.get_secret_value() for s in values if s and s.get_secret_value()]
+        found = [s.get_secret_value() for s in values if s and s.get_secret_value()]
+        for key in KEYS:
+            if key.kind == "url":
+                found.extend(url_secrets(getattr(self, key.field)))
+        return found + environment_secrets(os.environ if environ is None else environ)
+
+    def __repr_args__(self) -> Any:
+        """``str(settings)`` and ``repr`` show URLs masked (keys are ``SecretStr``)."""
+        urls = {key.field for key in KEYS if key.kind == "url"}
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name in urls and isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,7 @@ class Key:
 
     name: str
     field: str
-    kind: Literal["str", "int", "bool", "secret", "provider", "mode"]
+    kind: Literal["str", "int", "bool", "secret", "provider", "mode", "url"]
     minimum: int = 0
     help: str = ""
 
@@ -117,12 +132,12 @@ KEYS: tuple[Key, ...] = (
     Key("GOOSE_SUBAGENT_TIMEOUT", "subagent_timeout", "int", 1, "seconds per subagent"),
     Key("GOOSE_SUBAGENT_MAX_CONCURRENCY", "subagent_max_concurrency", "int", 1,
         "subagents running at once"),
-    Key("OPENAI_HOST", "openai_host", "str"),
+    Key("OPENAI_HOST", "openai_host", "url"),
     Key("OPENAI_BASE_PATH", "openai_base_path", "str"),
     Key("OPENAI_API_KEY", "openai_api_key", "secret"),
-    Key("ANTHROPIC_HOST", "anthropic_host", "str"),
+    Key("ANTHROPIC_HOST", "anthropic_host", "url"),
     Key("ANTHROPIC_API_KEY", "anthropic_api_key", "secret"),
-    Key("OLLAMA_HOST", "ollama_host", "str"),
+    Key("OLLAMA_HOST", "ollama_host", "url"),
     Key("GOOSE_NB_CASSETTE", "cassette", "str", help="cassette played by the replay provider"),
     Key("GOOSE_NB_RECORD", "record", "str", help="record model calls into this cassette"),
     Key("GOOSE_CONTEXT_LIMIT", "context_limit", "int", 1),
@@ -137,6 +152,10 @@ KEYS: tuple[Key, ...] = (
         "the lead's own answer limit (default GOOSE_MAX_TOKENS)"),
     Key("GOOSE_WORKER_MAX_TOKENS", "worker_max_tokens", "int", 1,
         "the worker's own answer limit (default GOOSE_MAX_TOKENS)"),
+    Key("GOOSE_NB_STREAM_IDLE_TIMEOUT", "stream_idle_timeout", "int", 1,
+        "seconds a model's answer may bring nothing new before it is retried"),
+    Key("GOOSE_NB_STEP_TIMEOUT", "step_timeout", "int", 1,
+        "seconds one model call may take, retries included"),
 )
 KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
 
@@ -183,8 +202,9 @@ def coerce(key: Key, value: Any, source: Source) -> Any:
         text = str(value).strip()
         return SecretStr(text) if text else None
     text = str(value).strip()
-    # what an error message echoes: the value on one line, unless it looks like an API key
-    shown = scrub(text)
+    # what an error message echoes: the value on one line, unless it looks like an API key;
+    # a URL with its userinfo masked
+    shown = scrub(mask_url(text) if key.kind == "url" else text)
     bad = f"{key.name}={shown if shown.isprintable() else repr(shown)} (from {source})"
     if key.kind == "int":
         if isinstance(value, bool) or not _INTEGER.fullmatch(text):
@@ -212,7 +232,26 @@ def coerce(key: Key, value: Any, source: Source) -> Any:
         if lowered not in APPROVAL_MODES:
             raise ConfigError(f"{bad} is not valid: choose one of {', '.join(APPROVAL_MODES)}")
         return lowered
+    if key.kind == "url":
+        return _checked_url(text, bad) if text else None
     return text or None
+
+
+def _checked_url(text: str, bad: str) -> str:
+    """A host URL that httpx can use: ``host:port`` or ``scheme://host[:port][/path]``."""
+    candidate = text if "://" in text else f"http://{text}"
+    try:
+        parts = urlsplit(candidate)
+        _ = parts.port  # a port that is not a number raises here
+    except ValueError as exc:
+        raise ConfigError(f"{bad} is not a valid URL ({exc}); write it as "
+                          "https://host[:port]") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{bad} is not a valid URL: write it as https://host[:port] "
+                          "(http or https)")
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise ConfigError(f"{bad} is not a valid URL: it holds spaces or control characters")
+    return text
 
 
 @dataclass(frozen=True)
@@ -270,6 +309,8 @@ def display_value(settings: Settings, key: Key) -> str:
     value = getattr(settings, key.field)
     if key.kind == "secret":
         return mask_secret(value)
+    if key.kind == "url" and value is not None:
+        return mask_url(value)
     if value is None:
         return "(not set)"
     if isinstance(value, bool):

@@ -27,7 +27,7 @@ from goose_nb.errors import (
     TransientProviderError,
 )
 from goose_nb.messages import StreamEvent, StreamRestarted
-from goose_nb.secrets import scrub
+from goose_nb.secrets import mask_url, scrub
 
 logger = logging.getLogger("goose_nb.providers")
 
@@ -126,6 +126,11 @@ class Endpoint:
     host_env: str
     key_env: str | None = None
 
+    @property
+    def shown_url(self) -> str:
+        """The URL as messages and cassettes show it: userinfo and key parameters masked."""
+        return mask_url(self.url)
+
 
 async def raise_for_status(
     response: httpx.Response, endpoint: Endpoint, secrets: list[str]
@@ -162,7 +167,8 @@ def transport_error(exc: httpx.TransportError, endpoint: Endpoint) -> TransientP
     """Timeouts, refused and reset connections, truncated bodies: all worth a retry."""
     kind = type(exc).__name__
     return TransientProviderError(
-        f"cannot reach {endpoint.provider} at {endpoint.url} ({kind}); check {endpoint.host_env}"
+        f"cannot reach {endpoint.provider} at {endpoint.shown_url} ({kind}); "
+        f"check {endpoint.host_env}"
     )
 
 
