@@ -366,9 +366,11 @@ def test_unreachable_host_names_the_host_variable(make_session, provider):
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_unreadable_body_is_a_clear_error(model_server, make_session, provider):
-    """A 200 whose body is not the protocol (an HTML page, say) is a ProviderError naming
-    the host variable, not a bare JSONDecodeError, and is not retried."""
+def test_an_unreadable_body_is_retried_then_says_what_was_sent(model_server, make_session,
+                                                               provider):
+    """A 200 whose stream holds a line that is not the protocol (a proxy's garbled or cut
+    line) is a technical error: the step is retried as a whole, and after the retries the
+    one-line error names the host variable and shows what the server sent."""
     content_type = {"openai": "text/event-stream", "anthropic": "text/event-stream",
                     "ollama": "application/x-ndjson"}[provider]
     body = b"<html>gateway says hi</html>\n"
@@ -376,21 +378,24 @@ def test_unreadable_body_is_a_clear_error(model_server, make_session, provider):
         body = b"data: <html>gateway says hi</html>\n\n"
     session = make_session(model_server, provider)
     warm_up(session, model_server, provider)
-    model_server.queue(Reply(chunks=[body], content_type=content_type))
-    with pytest.raises(ProviderError) as info:
+    model_server.queue(*[Reply(chunks=[body], content_type=content_type)] * 4)
+    with pytest.raises(ProviderUnavailableError) as info:
         session.ask("hello")
-    assert HOST_ENV[provider] in str(info.value)
-    assert len(model_server.requests) == 2
+    message = str(info.value)
+    assert HOST_ENV[provider] in message and "gateway says hi" in message, message
+    assert "gave up after 3 retries" in message and "\n" not in message
+    assert len(model_server.requests) == 1 + 4
     assert_failed_cleanly(session, model_server, provider, 2)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_unreadable_json_body_is_a_clear_error(model_server, make_session, provider):
-    model_server.queue(Reply(chunks=[b"{not json"], content_type="application/json"))
+def test_unreadable_json_body_is_retried_then_a_clear_error(model_server, make_session,
+                                                            provider):
+    model_server.queue(*[Reply(chunks=[b"{not json"], content_type="application/json")] * 4)
     session = make_session(model_server, provider)
     with pytest.raises(ProviderError) as info:
         session.ask("hello")
-    assert HOST_ENV[provider] in str(info.value)
+    assert HOST_ENV[provider] in str(info.value) and "{not json" in str(info.value)
     assert session.history == []
     assert session.turns[-1].status == "error"
 

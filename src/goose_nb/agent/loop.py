@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from goose_nb.agent.lead_worker import PolicyEvent
 from goose_nb.agent.turns import Conversation, StepRecord, TurnOptions, TurnRecord, TurnState
 from goose_nb.context import CONTEXT_BUDGET, build_system_prompt, digest_turn, fit_context
+from goose_nb.deadlines import Deadline
 from goose_nb.errors import GooseError, ProviderError, ProviderUnavailableError, TurnInterrupted
 from goose_nb.events import (
     AnswerDelta,
@@ -264,16 +265,22 @@ class Agent:
                               max_tokens=host.settings.output_limit(role))
         response: ModelResponse | None = None
         state.partial_text = []
-        async for event in stream_with_retries(lambda: provider.stream(request), host.retry):
-            if isinstance(event, TextDelta):
-                state.partial_text.append(event.text)
-                conversation.emit(AnswerDelta(record.number, step, event.text))
-            elif isinstance(event, StreamRestarted):
-                state.partial_text.clear()
-                step_record.retries += 1
-                conversation.emit(StepRestarted(record.number, step, event.reason))
-            elif isinstance(event, ResponseComplete):
-                response = event.response
+        limit = host.settings.step_timeout
+        too_long = ProviderError(
+            f"step {step} on {model} took over {limit} s, retries included; run the cell "
+            f"again, or raise the limit with %goose config GOOSE_NB_STEP_TIMEOUT=N")
+        async with Deadline(limit, too_long):
+            async for event in stream_with_retries(lambda: provider.stream(request),
+                                                   host.retry):
+                if isinstance(event, TextDelta):
+                    state.partial_text.append(event.text)
+                    conversation.emit(AnswerDelta(record.number, step, event.text))
+                elif isinstance(event, StreamRestarted):
+                    state.partial_text.clear()
+                    step_record.retries += 1
+                    conversation.emit(StepRestarted(record.number, step, event.reason))
+                elif isinstance(event, ResponseComplete):
+                    response = event.response
         if response is None:
             raise ProviderError(f"{model} ended its answer without completing it")
         step_record.usage = response.usage

@@ -9,8 +9,7 @@ are not ours to run), ``message_delta`` (stop reason, final output usage), ``mes
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -28,7 +27,7 @@ from goose_nb.messages import (
     ToolCall,
     Usage,
 )
-from goose_nb.providers.base import HTTPProvider, make_tool_call, names_in
+from goose_nb.providers.base import HTTPProvider, json_chunk, make_tool_call, names_in
 from goose_nb.providers.http import Endpoint, normalize_host, read_to_end
 
 API_VERSION = "2023-06-01"
@@ -243,10 +242,10 @@ class AnthropicProvider(HTTPProvider):
         return body
 
     async def parse(
-        self, response: httpx.Response, request: ChatRequest
+        self, response: httpx.Response, request: ChatRequest, touch: Callable[[], None]
     ) -> AsyncIterator[StreamEvent]:
         if response.headers.get("content-type", "").startswith("application/json"):
-            result = response_from_message(json.loads(await response.aread()), request.model)
+            result = response_from_message(json_chunk(await response.aread()), request.model)
             if result.text:
                 yield TextDelta(result.text)
             yield ResponseComplete(result)
@@ -256,7 +255,9 @@ class AnthropicProvider(HTTPProvider):
             async for sse in read_to_end(events, lambda: assembler.finished):
                 if not sse.data:
                     continue
-                text = assembler.feed(sse.event, json.loads(sse.data))
+                if sse.event != "ping":  # a keep-alive: waiting on is no progress
+                    touch()
+                text = assembler.feed(sse.event, json_chunk(sse.data))
                 if text:
                     yield TextDelta(text)
         if not assembler.finished:

@@ -17,15 +17,18 @@ from typing import Any, ClassVar
 import httpx
 
 from goose_nb.config import Settings
-from goose_nb.errors import ProviderError
+from goose_nb.deadlines import Deadline
+from goose_nb.errors import ProviderError, TransientProviderError
 from goose_nb.messages import ChatRequest, Message, StreamEvent, ToolCall, ToolResult
 from goose_nb.providers.http import Endpoint, raise_for_status, transport_error
-from goose_nb.secrets import scrub
+from goose_nb.secrets import mask_url, scrub
 
 logger = logging.getLogger("goose_nb.providers")
 
 #: seconds a model list may take, in all (the settings panel offers free text without one)
 LIST_MODELS_TIMEOUT = 2.0
+#: seconds to open a connection (or wait for a free one in the pool) to a model server
+CONNECT_TIMEOUT = 10.0
 
 
 class Provider(ABC):
@@ -69,7 +72,7 @@ class Provider(ABC):
             response = await self.client.get(url, headers=headers or {},
                                              timeout=LIST_MODELS_TIMEOUT)
             if not response.is_success:
-                logger.debug("GET %s answered %s", url, response.status_code)
+                logger.debug("GET %s answered %s", mask_url(url), response.status_code)
                 return None
             return response.json()
 
@@ -77,7 +80,7 @@ class Provider(ABC):
             return await asyncio.wait_for(fetch(), LIST_MODELS_TIMEOUT)
         except (httpx.HTTPError, httpx.InvalidURL, ValueError, asyncio.TimeoutError) as exc:
             detail = scrub(f"{type(exc).__name__}: {exc}", self.settings.secrets())
-            logger.debug("GET %s failed: %s", url, detail)
+            logger.debug("GET %s failed: %s", mask_url(url), detail)
             return None
 
 
@@ -98,8 +101,12 @@ class HTTPProvider(Provider):
         """The provider's JSON request body."""
 
     @abstractmethod
-    def parse(self, response: httpx.Response, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        """Translate the streamed (or, from some servers, whole) response body."""
+    def parse(
+        self, response: httpx.Response, request: ChatRequest, touch: Callable[[], None]
+    ) -> AsyncIterator[StreamEvent]:
+        """Translate the streamed (or, from some servers, whole) response body, calling
+        ``touch()`` for each piece of it that carries content (not a keep-alive or a ping):
+        that is what keeps the stream's idle deadline away."""
 
     #: the content types a successful answer may have (a stream, or a whole JSON answer)
     content_types: ClassVar[frozenset[str]] = frozenset({"text/event-stream", "application/json"})
@@ -108,26 +115,42 @@ class HTTPProvider(Provider):
     secret_headers: ClassVar[frozenset[str]] = frozenset({"authorization", "x-api-key"})
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        endpoint = self.endpoint
+        endpoint, settings = self.endpoint, self.settings
+        idle = settings.stream_idle_timeout
+        stalled = TransientProviderError(
+            f"{endpoint.provider} at {endpoint.shown_url} sent no answer content for {idle} s "
+            "(GOOSE_NB_STREAM_IDLE_TIMEOUT)")
+        # httpx's read timeout bounds a server that never answers at all; the deadline, one
+        # that keeps the connection busy with keep-alives and never answers
+        timeout = httpx.Timeout(connect=CONNECT_TIMEOUT, read=float(idle), write=30.0,
+                                pool=CONNECT_TIMEOUT)
         try:
             async with self.client.stream(
-                "POST", endpoint.url, json=self.build_body(request), headers=self.headers()
+                "POST", endpoint.url, json=self.build_body(request), headers=self.headers(),
+                timeout=timeout,
             ) as response:
-                await raise_for_status(response, endpoint, self.settings.secrets())
+                await raise_for_status(response, endpoint, settings.secrets())
                 self._check_content_type(response, endpoint)
                 try:
-                    async for event in self.parse(response, request):
-                        yield event
+                    async with Deadline(idle, stalled) as deadline:
+                        async for event in self.parse(response, request, deadline.touch):
+                            yield event
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    # Not JSON, or not the shape this protocol has: say so instead of
-                    # letting a bare JSONDecodeError/KeyError escape the provider layer.
-                    detail = scrub(f"{type(exc).__name__}: {exc}", self.settings.secrets())
-                    raise ProviderError(
-                        f"{endpoint.provider} at {endpoint.url} sent a response that is not "
+                    # a chunk that is not JSON, or not this protocol's shape, after a good
+                    # start: a proxy or server hiccup (a cut or garbled line), retried as a
+                    # whole step; after the retries the message says what the server sent
+                    detail = scrub(f"{type(exc).__name__}: {exc}", settings.secrets())
+                    raise TransientProviderError(
+                        f"{endpoint.provider} at {endpoint.shown_url} sent a chunk that is not "
                         f"valid {self.name} output ({detail[:200]}); check {endpoint.host_env}"
                     ) from None
         except httpx.TransportError as exc:
             raise transport_error(exc, endpoint) from None
+        except httpx.DecodingError as exc:
+            detail = scrub(str(exc), settings.secrets())
+            raise TransientProviderError(
+                f"{endpoint.provider} at {endpoint.shown_url} sent a body that cannot be "
+                f"decoded ({detail[:200]}); check {endpoint.host_env}") from None
 
     def _check_content_type(self, response: httpx.Response, endpoint: Endpoint) -> None:
         """A 200 that is not a model answer (a proxy's HTML page, a wrong path) is a
@@ -135,7 +158,7 @@ class HTTPProvider(Provider):
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in self.content_types:
             raise ProviderError(
-                f"{endpoint.provider} at {endpoint.url} answered with "
+                f"{endpoint.provider} at {endpoint.shown_url} answered with "
                 f"{content_type or 'no content type'}, not a model answer; "
                 f"check {endpoint.host_env}"
             )
@@ -145,7 +168,7 @@ class HTTPProvider(Provider):
             name: ("[redacted]" if name.lower() in self.secret_headers else value)
             for name, value in self.headers().items()
         }
-        return {"provider": self.name, "url": self.endpoint.url, "headers": headers}
+        return {"provider": self.name, "url": self.endpoint.shown_url, "headers": headers}
 
 
 def names_in(data: Any, list_key: str, *fields: str) -> list[str]:
@@ -164,6 +187,16 @@ def names_in(data: Any, list_key: str, *fields: str) -> list[str]:
                 names[value.strip()] = None
                 break
     return list(names)
+
+
+def json_chunk(text: str | bytes) -> Any:
+    """One chunk of a streamed answer, decoded; one that is not JSON raises a
+    ``ValueError`` that shows its start, so the error says what the server sent."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        shown = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        raise ValueError(f"not JSON: {shown[:80]!r}") from None
 
 
 def parse_arguments(raw: str | dict[str, Any] | None

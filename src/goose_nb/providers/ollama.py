@@ -7,8 +7,7 @@ Tool calls come whole, with arguments as JSON objects; an ``{"error": ...}`` lin
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any, cast
 
@@ -25,7 +24,13 @@ from goose_nb.messages import (
     ToolCall,
     Usage,
 )
-from goose_nb.providers.base import HTTPProvider, chat_messages, make_tool_call, names_in
+from goose_nb.providers.base import (
+    HTTPProvider,
+    chat_messages,
+    json_chunk,
+    make_tool_call,
+    names_in,
+)
 from goose_nb.providers.http import Endpoint, normalize_host, read_to_end
 
 
@@ -125,7 +130,7 @@ class OllamaProvider(HTTPProvider):
         return body
 
     async def parse(
-        self, response: httpx.Response, request: ChatRequest
+        self, response: httpx.Response, request: ChatRequest, touch: Callable[[], None]
     ) -> AsyncIterator[StreamEvent]:
         assembler = LineAssembler(request.model)
         # aiter_lines is an async generator; typed as a plain iterator, which has no aclose
@@ -134,7 +139,8 @@ class OllamaProvider(HTTPProvider):
             async for line in read_to_end(lines, lambda: assembler.done):
                 if not line.strip():
                     continue
-                text = assembler.feed(json.loads(line))
+                touch()
+                text = assembler.feed(json_chunk(line))
                 if text:
                     yield TextDelta(text)
         if not assembler.done:

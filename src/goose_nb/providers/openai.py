@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +30,13 @@ from goose_nb.messages import (
     ToolCall,
     Usage,
 )
-from goose_nb.providers.base import HTTPProvider, chat_messages, make_tool_call, names_in
+from goose_nb.providers.base import (
+    HTTPProvider,
+    chat_messages,
+    json_chunk,
+    make_tool_call,
+    names_in,
+)
 from goose_nb.providers.http import Endpoint, normalize_host, read_to_end
 
 
@@ -231,10 +237,10 @@ class OpenAIProvider(HTTPProvider):
         return body
 
     async def parse(
-        self, response: httpx.Response, request: ChatRequest
+        self, response: httpx.Response, request: ChatRequest, touch: Callable[[], None]
     ) -> AsyncIterator[StreamEvent]:
         if response.headers.get("content-type", "").startswith("application/json"):
-            data = json.loads(await response.aread())
+            data = json_chunk(await response.aread())
             result = response_from_completion(data, request.model)
             if result.text:
                 yield TextDelta(result.text)
@@ -246,10 +252,11 @@ class OpenAIProvider(HTTPProvider):
                 data = sse.data
                 if not data:
                     continue
+                touch()
                 if data == "[DONE]":
                     assembler.done = True
                     continue
-                text = assembler.feed(json.loads(data))
+                text = assembler.feed(json_chunk(data))
                 if text:
                     yield TextDelta(text)
         if not assembler.done and assembler.finish_reason is None:
