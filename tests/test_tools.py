@@ -30,13 +30,19 @@ from goose_nb.tools.shell import SHELL_TOOL
 from goose_nb.tools.variables import LIST_VARIABLES_TOOL, describe, list_variables
 
 
+def keep_all(text: str) -> str:
+    """A scrubber that keeps everything (these tests are not about secrets)."""
+    return text
+
+
 async def _direct(function: Callable[[], Any]) -> Any:
     return function()
 
 
 @pytest.fixture
 def context(tmp_path: Path) -> ToolContext:
-    return ToolContext(namespace={}, run_in_main=_direct, cwd=tmp_path)
+    return ToolContext(namespace={}, run_in_main=_direct,
+                       scrub=keep_all, cwd=tmp_path)
 
 
 def run_tool(tool: Tool, context: ToolContext, **arguments: Any) -> ToolOutcome:
@@ -68,14 +74,15 @@ def test_python_captures_stdout_and_stderr(context: ToolContext) -> None:
 
 
 def test_python_returns_the_repr_of_the_last_expression() -> None:
-    run = execute("values = [1, 2, 3]\nsum(values) * 2", {})
+    run = execute("values = [1, 2, 3]\nsum(values) * 2", {}, keep_all)
     assert run.has_value and run.value == 12
     assert run.report() == "result: 12"
-    assert "result: 'text'" in execute("'te' + 'xt'", {}).report()
+    assert "result: 'text'" in execute("'te' + 'xt'", {}, keep_all).report()
 
 
 def test_a_last_expression_of_none_gives_no_result() -> None:
-    run = execute("print('hi')", {})  # print(...) is an expression whose value is None
+    # print(...) is an expression whose value is None
+    run = execute("print('hi')", {}, keep_all)
     assert not run.has_value
     assert "result:" not in run.report()
     assert run.report() == "stdout:\nhi"
@@ -96,7 +103,7 @@ def test_python_error_comes_back_with_type_message_and_own_traceback(
 
 
 def test_a_traceback_goes_through_functions_the_model_defined() -> None:
-    run = execute("def half(n):\n    return n / 0\n\nhalf(4)", {})
+    run = execute("def half(n):\n    return n / 0\n\nhalf(4)", {}, keep_all)
     assert isinstance(run.error, ZeroDivisionError)
     assert "in half" in run.traceback
     assert "return n / 0" in run.traceback
@@ -127,7 +134,7 @@ def test_errors_in_the_code_are_python_errors_of_their_type(
 
 
 def test_a_syntax_error_shows_the_offending_line() -> None:
-    run = execute("x = 1\nreturn x", {})
+    run = execute("x = 1\nreturn x", {}, keep_all)
     assert isinstance(run.error, SyntaxError)
     assert "line 2" in run.traceback
     assert "return x" in run.traceback
@@ -142,7 +149,7 @@ def test_exit_does_not_escape(context: ToolContext, code: str) -> None:
 
 def test_keyboard_interrupt_reaches_the_caller() -> None:
     with pytest.raises(KeyboardInterrupt):
-        execute("raise KeyboardInterrupt", {})
+        execute("raise KeyboardInterrupt", {}, keep_all)
 
 
 def test_long_output_is_capped_keeping_head_and_tail(context: ToolContext) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import logging
 import os
 import threading
@@ -22,6 +23,7 @@ from pydantic import SecretStr
 
 from goose_nb.agent.lead_worker import LeadWorkerPolicy, PolicyConfig
 from goose_nb.config import (
+    KEYS,
     KEYS_BY_NAME,
     ResolvedSettings,
     Settings,
@@ -30,11 +32,20 @@ from goose_nb.config import (
     resolve_settings,
 )
 from goose_nb.errors import ConfigError, GooseError
-from goose_nb.events import AnswerDelta, Event, Role
-from goose_nb.logs import apply_rust_log
+from goose_nb.events import (
+    AnswerDelta,
+    Event,
+    Notice,
+    Role,
+    StepFailed,
+    StepRestarted,
+    TurnFinished,
+)
+from goose_nb.logs import apply_rust_log, scrub_records_with
 from goose_nb.messages import Message, ModelRef
 from goose_nb.providers.pool import ProviderPool
 from goose_nb.runtime import BackgroundLoop
+from goose_nb.secrets import environment_secrets, scrub, url_secrets
 from goose_nb.usage import UsageLedger
 
 if TYPE_CHECKING:
@@ -52,6 +63,10 @@ if TYPE_CHECKING:
     from goose_nb.tools.runner import Approver, ToolRunner
 
 logger = logging.getLogger("goose_nb.session")
+
+#: the events whose text may quote a server, an exception or a tool: scrubbed on emit
+_EVENT_TEXT = {Notice: "text", TurnFinished: "error", StepRestarted: "reason",
+               StepFailed: "detail"}
 
 Listener = Callable[[Event], None]
 
@@ -124,6 +139,7 @@ class Session:
             self._config_error = exc
         self.providers.reset()
         self._price_book = None
+        scrub_records_with(self.scrub)
         apply_rust_log(os.environ if self._environ is None else self._environ)
         if self._resolved is not None:
             self._configure_policy(self._resolved.settings)
@@ -147,6 +163,24 @@ class Session:
             raise self._config_error
         assert self._resolved is not None
         return self._resolved.settings
+
+    def secrets(self) -> list[str]:
+        """Every secret known now: the settings' (keys, host URLs, secret-named variables
+        of the session's environment) and the process environment's, which a tool can
+        print. Never raises: with a configuration error, what the environments hold."""
+        found = environment_secrets(os.environ)
+        if self._resolved is not None:
+            return found + self._resolved.settings.secrets(self._environ)
+        environ = os.environ if self._environ is None else self._environ
+        found += environment_secrets(environ)
+        for key in KEYS:
+            if key.kind == "url" and environ.get(key.name):
+                found += url_secrets(environ[key.name])
+        return found
+
+    def scrub(self, text: str) -> str:
+        """``text`` safe to show, save, log or send to a model."""
+        return scrub(text, self.secrets())
 
     @property
     def sources(self) -> Mapping[str, str]:
@@ -202,6 +236,10 @@ class Session:
         arrived meanwhile, with consecutive answer deltas joined: a stream of thousands of
         chunks costs a deque append each, not a cross-thread call per chunk per listener.
         """
+        field = _EVENT_TEXT.get(type(event))
+        if field is not None and (text := getattr(event, field)):
+            scrubbed: Any = dataclasses.replace(event, **{field: self.scrub(text)})  # type: ignore[arg-type]
+            event = scrubbed
         if not isinstance(event, AnswerDelta):
             self.events.append(event)
             logger.debug("%s", event)
@@ -273,8 +311,8 @@ class Session:
         from goose_nb.tools.runner import ToolRunner
 
         context = ToolContext(namespace=self.namespace if namespace is None else namespace,
-                              run_in_main=self.runtime.call_in_main, cwd=Path.cwd(),
-                              hidden=self.hidden_names)
+                              run_in_main=self.runtime.call_in_main, scrub=self.scrub,
+                              cwd=Path.cwd(), hidden=self.hidden_names)
         approver = self.approver or input_approver(self.runtime.call_in_main)
         tools = [*BUILTIN_TOOLS, *extra_tools] if builtins else list(extra_tools)
         return ToolRunner(tools, context, self.settings.mode, approver, refused)

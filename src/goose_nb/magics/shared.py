@@ -33,20 +33,21 @@ def in_kernel() -> bool:
 
 def usage_errors(interrupted: str | None = None) -> Callable[[MagicMethod], MagicMethod]:
     """Make a magic report every ``GooseError`` as a one-line ``UsageError``: the cell fails
-    (so "Run All" stops) and the notebook shows that line, no traceback. ``interrupted`` is
-    what to say when the user interrupted the turn (by default the error's own text)."""
+    (so "Run All" stops) and the notebook shows that line, no traceback, scrubbed of the
+    session's secrets (an error may quote a server or a setting). ``interrupted`` is what to
+    say when the user interrupted the turn (by default the error's own text)."""
 
     def decorate(method: MagicMethod) -> MagicMethod:
         @functools.wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(magics: Any, *args: Any, **kwargs: Any) -> Any:
             from goose_nb.errors import GooseError, TurnInterrupted
 
             try:
-                return method(*args, **kwargs)
+                return method(magics, *args, **kwargs)
             except TurnInterrupted as exc:
                 raise UsageError(interrupted or str(exc)) from None
             except GooseError as exc:
-                raise UsageError(str(exc)) from None
+                raise UsageError(magics.session.scrub(str(exc))) from None
 
         return wrapper  # type: ignore[return-value]
 

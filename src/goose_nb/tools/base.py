@@ -29,11 +29,13 @@ class ToolOutcome:
 
 @dataclass
 class ToolContext:
-    """Where tools act: the Python namespace, the working folder, and a way to run a
-    function on the kernel's main thread (where the user's own code runs)."""
+    """Where tools act: the Python namespace, the working folder, a way to run a
+    function on the kernel's main thread (where the user's own code runs), and the
+    session's scrubber, for what a tool shows or returns (it may print the environment)."""
 
     namespace: dict[str, Any]
     run_in_main: Callable[[Callable[[], Any]], Awaitable[Any]]
+    scrub: Callable[[str], str]
     cwd: Path = field(default_factory=Path.cwd)
     #: names that are the environment's, not the user's (IPython's ``user_ns_hidden``)
     hidden: frozenset[str] = frozenset()

@@ -5,7 +5,8 @@ the user had typed the code: a variable the model creates is there for the next 
 a figure appears in the cell. stdout and stderr are captured for the model (and shown in
 the tool's block), the value of a last expression is displayed like a cell's result and its
 short repr returned, and an exception comes back as its type, message and a traceback
-trimmed to the model's own code.
+trimmed to the model's own code. What the code displays while it runs is scrubbed of
+secrets on its way to the notebook, as its printed output is on its way to the model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import itertools
 import linecache
 import reprlib
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,9 +78,50 @@ def _trimmed_traceback(error: BaseException) -> str:
     return "\n".join(text[-_TRACEBACK_LINES:])
 
 
-def execute(code: str, namespace: dict[str, Any]) -> PythonRun:
-    """Run ``code`` in ``namespace`` (call on the main thread). Never raises, except
-    ``KeyboardInterrupt``, which must reach the runtime so it can cancel the turn."""
+def _scrubbed_data(value: Any, scrub: Callable[[str], str]) -> Any:
+    """A display's text (or JSON) value with every string in it scrubbed."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrubbed_data(item, scrub) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrubbed_data(item, scrub) for key, item in value.items()}
+    return value
+
+
+@contextlib.contextmanager
+def _scrubbed_displays(scrub: Callable[[str], str]) -> Iterator[None]:
+    """While the model's code runs, every display it publishes has its text and JSON
+    representations scrubbed (images and other binary data pass as they are)."""
+    from IPython import get_ipython
+
+    publisher = getattr(get_ipython(), "display_pub", None)
+    if publisher is None:
+        yield
+        return
+    patched_before = "publish" in vars(publisher)
+    publish = publisher.publish
+
+    def scrubbed_publish(data: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        data = {mime: _scrubbed_data(value, scrub)
+                if mime.startswith("text/") or mime.endswith("json") else value
+                for mime, value in data.items()}
+        return publish(data, *args, **kwargs)
+
+    publisher.publish = scrubbed_publish
+    try:
+        yield
+    finally:
+        if patched_before:
+            publisher.publish = publish
+        else:
+            del publisher.publish
+
+
+def execute(code: str, namespace: dict[str, Any], scrub: Callable[[str], str]) -> PythonRun:
+    """Run ``code`` in ``namespace`` (call on the main thread), its displays passed through
+    ``scrub``. Never raises, except ``KeyboardInterrupt``, which must reach the runtime so
+    it can cancel the turn."""
     result = PythonRun()
     stdout, stderr = io.StringIO(), io.StringIO()
     filename = f"{FILENAME}-{next(_runs)}>"
@@ -97,27 +140,29 @@ def execute(code: str, namespace: dict[str, Any]) -> PythonRun:
         result.error = exc
         result.traceback = "".join(traceback.format_exception_only(exc)).rstrip()
         return result
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            exec(body, namespace)
-            if tail is not None:
-                result.value = eval(tail, namespace)
-                result.has_value = result.value is not None
-    except Exception as exc:
-        result.error = exc
-        result.traceback = _trimmed_traceback(exc)
-    except SystemExit as exc:  # the model called exit(): it must not end the kernel
-        result.error = exc
-    result.stdout, result.stderr = stdout.getvalue(), stderr.getvalue()
-    if result.has_value:
-        from IPython.display import display
+    with _scrubbed_displays(scrub):
+        try:
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                exec(body, namespace)
+                if tail is not None:
+                    result.value = eval(tail, namespace)
+                    result.has_value = result.value is not None
+        except Exception as exc:
+            result.error = exc
+            result.traceback = _trimmed_traceback(exc)
+        except SystemExit as exc:  # the model called exit(): it must not end the kernel
+            result.error = exc
+        result.stdout, result.stderr = stdout.getvalue(), stderr.getvalue()
+        if result.has_value:
+            from IPython.display import display
 
-        display(result.value)
+            display(result.value)
     return result
 
 
 async def run_python(args: PythonArgs, context: ToolContext) -> ToolOutcome:
-    run = await context.run_in_main(lambda: execute(args.code, context.namespace))
+    run = await context.run_in_main(
+        lambda: execute(args.code, context.namespace, context.scrub))
     failure = Failure("python_error", type(run.error).__name__) if run.error else None
     return ToolOutcome(run.report(), failure)
 

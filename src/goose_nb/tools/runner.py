@@ -70,8 +70,11 @@ class ToolRunner:
         return [] if self.mode == "chat" else [tool.spec() for tool in self.tools.values()]
 
     async def run(self, call: ToolCall) -> tuple[ToolResult, Failure | None]:
+        """Run ``call``; its result is scrubbed before the model, the notebook or the
+        history sees it."""
         outcome = await self._outcome(call)
-        result = ToolResult(tool_call_id=call.id, name=call.name, content=outcome.content,
+        result = ToolResult(tool_call_id=call.id, name=call.name,
+                            content=self.context.scrub(outcome.content),
                             is_error=outcome.failure is not None)
         return result, outcome.failure
 
