@@ -2,9 +2,9 @@
 
 Each subagent gets a fresh conversation (the task, the session's hints, a recipe's
 instructions), its own lead/worker policy starting on the worker, the parent's tools minus
-spawning subagents and managing extensions or schedules, and a Python namespace that starts
-as a shallow copy of the user's: it can read the user's data, but its assignments stay its
-own. Its Python code still runs on the kernel's main thread, one call at a time; what runs
+spawning subagents and managing extensions or schedules, and a Python namespace that copies
+each of the user's values the first time it reads it (``tools/namespaces.py``): it can read
+the user's data, but neither its assignments nor its in-place changes reach the user. Its Python code still runs on the kernel's main thread, one call at a time; what runs
 in parallel is everything else, above all the waits on the network. One subagent failing or
 timing out never stops the others.
 """
@@ -26,6 +26,7 @@ from goose_nb.events import SubagentFinished, SubagentStarted
 from goose_nb.recipes import load_recipe
 from goose_nb.subagents.spec import Mode, SubagentTask
 from goose_nb.subagents.summary import ExecutionSummary, SubagentSummary, TaskResult, TaskStatus
+from goose_nb.tools.namespaces import CopyOnReadNamespace
 
 if TYPE_CHECKING:
     from goose_nb.agent.host import FeatureHost
@@ -165,7 +166,8 @@ async def run_task(
     error: str | None = None
     try:
         prompt, options = await _task_run(host, task, limits)
-        runner = host.tool_runner(namespace=dict(host.namespace), refused=REFUSED_IN_SUBAGENTS)
+        namespace = CopyOnReadNamespace(host.namespace, host.hidden_names)
+        runner = host.tool_runner(namespace=namespace, refused=REFUSED_IN_SUBAGENTS)
         agent = Agent(host, conversation, options, runner, usage_role="subagent")
         record = await asyncio.wait_for(agent.run_turn(prompt), timeout)
         # hitting max_turns is a failure even when the tool-calling steps said something:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import inspect
 import reprlib
 import types
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from goose_nb.tools.base import Tool, ToolContext, ToolOutcome, cap
+from goose_nb.tools.namespaces import readable
 
 _IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
 _repr = reprlib.Repr()
@@ -70,7 +72,7 @@ def describe(value: Any, rows: int = 3) -> str:
 
 
 def user_variables(
-    namespace: dict[str, Any], hidden: frozenset[str] = frozenset()
+    namespace: Mapping[str, Any], hidden: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
     """The names the user made: no modules, no private or IPython names."""
     return {
@@ -84,7 +86,7 @@ def user_variables(
 
 
 def list_variables(
-    namespace: dict[str, Any], name: str | None = None, hidden: frozenset[str] = frozenset()
+    namespace: Mapping[str, Any], name: str | None = None, hidden: frozenset[str] = frozenset()
 ) -> str:
     variables = user_variables(namespace, hidden)
     if name is not None:
@@ -98,7 +100,7 @@ def list_variables(
 
 async def run_list_variables(args: ListVariablesArgs, context: ToolContext) -> ToolOutcome:
     text = await context.run_in_main(
-        lambda: list_variables(context.namespace, args.name, context.hidden)
+        lambda: list_variables(readable(context.namespace), args.name, context.hidden)
     )
     return ToolOutcome(text)
 
