@@ -66,6 +66,7 @@ TABLE: dict[str, tuple[str, object]] = {
     "GOOSE_WORKER_MAX_TOKENS": ("worker_max_tokens", None),
     "GOOSE_NB_STREAM_IDLE_TIMEOUT": ("stream_idle_timeout", 60),
     "GOOSE_NB_STEP_TIMEOUT": ("step_timeout", 600),
+    "GOOSE_NB_WORKSPACE": ("workspace", None),
 }
 INT_KEYS = [key for key in KEYS if key.kind == "int"]
 BOOL_KEYS = [key for key in KEYS if key.kind == "bool"]

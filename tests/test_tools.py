@@ -23,10 +23,16 @@ from goose_nb.messages import ToolCall, ToolResult
 from goose_nb.tools import BUILTIN_TOOLS, Tool, ToolContext, ToolOutcome
 from goose_nb.tools.approval import describe_call
 from goose_nb.tools.base import MAX_RESULT_CHARS, cap
-from goose_nb.tools.files import EDIT_FILE_TOOL, READ_FILE_TOOL, WRITE_FILE_TOOL
+from goose_nb.tools.files import (
+    EDIT_FILE_TOOL,
+    READ_FILE_TOOL,
+    WRITE_FILE_TOOL,
+    EditFileArgs,
+    ReadFileArgs,
+)
 from goose_nb.tools.python_exec import PYTHON_TOOL, execute
 from goose_nb.tools.runner import DECLINED, Approval, ToolRunner, needs_approval
-from goose_nb.tools.shell import SHELL_TOOL
+from goose_nb.tools.shell import SHELL_TOOL, ShellArgs
 from goose_nb.tools.variables import LIST_VARIABLES_TOOL, describe, list_variables
 
 
@@ -42,7 +48,7 @@ async def _direct(function: Callable[[], Any]) -> Any:
 @pytest.fixture
 def context(tmp_path: Path) -> ToolContext:
     return ToolContext(namespace={}, run_in_main=_direct,
-                       scrub=keep_all, cwd=tmp_path)
+                       scrub=keep_all, cwd=tmp_path, workspace=tmp_path)
 
 
 def run_tool(tool: Tool, context: ToolContext, **arguments: Any) -> ToolOutcome:
@@ -629,12 +635,51 @@ def test_a_tool_that_raises_becomes_a_tool_error(context: ToolContext) -> None:
     assert "RuntimeError: internal bug" in result.content
 
 
-def test_needs_approval() -> None:
+def test_needs_approval(context: ToolContext) -> None:
     tools = {tool.name: tool for tool in BUILTIN_TOOLS}
-    assert not needs_approval("auto", tools["shell"])
-    assert needs_approval("approve", tools["read_file"])
-    assert not needs_approval("smart_approve", tools["read_file"])
-    assert needs_approval("smart_approve", tools["edit_file"])
+    inside = ReadFileArgs(path="data.csv")
+    outside = ReadFileArgs(path="../elsewhere/data.csv")
+    assert not needs_approval("auto", tools["shell"], ShellArgs(command="ls"), context)
+    assert needs_approval("approve", tools["read_file"], inside, context)
+    assert not needs_approval("smart_approve", tools["read_file"], inside, context)
+    assert needs_approval("smart_approve", tools["read_file"], outside, context)
+    assert not needs_approval("auto", tools["read_file"], outside, context)
+    edit = EditFileArgs(path="data.csv", old="a", new="b")
+    assert needs_approval("smart_approve", tools["edit_file"], edit, context)
+
+
+def test_write_and_edit_refuse_paths_outside_the_workspace(tmp_path: Path) -> None:
+    workspace = tmp_path / "work"
+    (workspace / "sub").mkdir(parents=True)
+    (tmp_path / "outside.txt").write_text("keep me")
+    (workspace / "link").symlink_to(tmp_path)  # a link inside that points outside
+    context = ToolContext(namespace={}, run_in_main=_direct, scrub=keep_all,
+                          cwd=workspace / "sub", workspace=workspace)
+    for path in ("../../outside.txt", str(tmp_path / "outside.txt"), "../link/outside.txt"):
+        for tool, arguments in ((WRITE_FILE_TOOL, {"content": "changed"}),
+                                (EDIT_FILE_TOOL, {"old": "keep", "new": "lost"})):
+            outcome = run_tool(tool, context, path=path, **arguments)
+            assert "outside the workspace" in outcome.content, (tool.name, path)
+            assert outcome.failure == Failure("permission_error", "outside the workspace")
+    assert (tmp_path / "outside.txt").read_text() == "keep me"
+    # inside, through '..' that stays inside, works
+    outcome = run_tool(WRITE_FILE_TOOL, context, path="../kept.txt", content="new")
+    assert outcome.failure is None and (workspace / "kept.txt").read_text() == "new"
+
+
+def test_read_outside_the_workspace_asks_in_smart_approve(tmp_path: Path) -> None:
+    workspace = tmp_path / "work"
+    workspace.mkdir()
+    (tmp_path / "notes.txt").write_text("outside notes")
+    (workspace / "inside.txt").write_text("inside notes")
+    context = ToolContext(namespace={}, run_in_main=_direct, scrub=keep_all,
+                          cwd=workspace, workspace=workspace)
+    recorder = Recorder()
+    runner = make_runner(context, "smart_approve", recorder, tools=(READ_FILE_TOOL,))
+    result, _ = run_call(runner, call("read_file", {"path": "inside.txt"}))
+    assert recorder.asked == [] and "inside notes" in result.content
+    result, _ = run_call(runner, call("read_file", {"path": "../notes.txt"}))
+    assert recorder.asked == ["read_file"] and "outside notes" in result.content
 
 
 def test_describe_call_shows_code_as_code() -> None:

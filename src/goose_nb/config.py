@@ -73,6 +73,7 @@ class Settings(BaseModel):
     worker_max_tokens: int | None = None
     stream_idle_timeout: int = 60
     step_timeout: int = 600
+    workspace: str | None = None
 
     @property
     def lead_worker_enabled(self) -> bool:
@@ -108,7 +109,7 @@ class Key:
 
     name: str
     field: str
-    kind: Literal["str", "int", "bool", "secret", "provider", "mode", "url"]
+    kind: Literal["str", "int", "bool", "secret", "provider", "mode", "url", "folder"]
     minimum: int = 0
     help: str = ""
 
@@ -154,6 +155,8 @@ KEYS: tuple[Key, ...] = (
         "the worker's own answer limit (default GOOSE_MAX_TOKENS)"),
     Key("GOOSE_NB_STREAM_IDLE_TIMEOUT", "stream_idle_timeout", "int", 1,
         "seconds a model's answer may bring nothing new before it is retried"),
+    Key("GOOSE_NB_WORKSPACE", "workspace", "folder",
+        help="the folder write_file and edit_file may change (default: the working folder)"),
     Key("GOOSE_NB_STEP_TIMEOUT", "step_timeout", "int", 1,
         "seconds one model call may take, retries included"),
 )
@@ -169,12 +172,25 @@ def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path.home() / ".config" / "goose" / "config.yaml"
 
 
+#: the largest config.yaml read: Goose writes a few kilobytes; parsing megabytes of YAML
+#: takes longer than a cell should wait
+MAX_CONFIG_BYTES = 1_000_000
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read Goose's config.yaml; a missing file is an empty config, a broken one an error."""
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path} is {size:,} bytes, more than a config file needs "
+                              f"(at most {MAX_CONFIG_BYTES:,}); point GOOSE_CONFIG_PATH at "
+                              "Goose's own config.yaml")
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 "
+                          "or set GOOSE_CONFIG_PATH") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     try:
@@ -234,6 +250,11 @@ def coerce(key: Key, value: Any, source: Source) -> Any:
         return lowered
     if key.kind == "url":
         return _checked_url(text, bad) if text else None
+    if not text.isprintable():
+        raise ConfigError(f"{bad} is not valid: it holds a line break or another control "
+                          "character; give the value on one line")
+    if key.kind == "folder" and text and not Path(text).expanduser().is_dir():
+        raise ConfigError(f"{bad} is not a folder; give an existing folder")
     return text or None
 
 

@@ -96,6 +96,8 @@ class Session:
 
         self._environ = environ
         self._config_path = config_path
+        #: the file tools' workspace unless GOOSE_NB_WORKSPACE says otherwise
+        self.started_in = Path.cwd()
         self._overrides: dict[str, str] = {}
         self._resolved: ResolvedSettings | None = None
         self._config_error: ConfigError | None = None
@@ -310,9 +312,12 @@ class Session:
         from goose_nb.tools.approval import input_approver
         from goose_nb.tools.runner import ToolRunner
 
+        configured = self.settings.workspace
         context = ToolContext(namespace=self.namespace if namespace is None else namespace,
                               run_in_main=self.runtime.call_in_main, scrub=self.scrub,
-                              cwd=Path.cwd(), hidden=self.hidden_names)
+                              cwd=Path.cwd(), hidden=self.hidden_names,
+                              workspace=Path(configured).expanduser() if configured
+                              else self.started_in)
         approver = self.approver or input_approver(self.runtime.call_in_main)
         tools = [*BUILTIN_TOOLS, *extra_tools] if builtins else list(extra_tools)
         return ToolRunner(tools, context, self.settings.mode, approver, refused)

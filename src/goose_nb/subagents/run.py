@@ -4,8 +4,9 @@ Each subagent gets a fresh conversation (the task, the session's hints, a recipe
 instructions), its own lead/worker policy starting on the worker, the parent's tools minus
 spawning subagents and managing extensions or schedules, and a Python namespace that copies
 each of the user's values the first time it reads it (``tools/namespaces.py``): it can read
-the user's data, but neither its assignments nor its in-place changes reach the user. Its Python code still runs on the kernel's main thread, one call at a time; what runs
-in parallel is everything else, above all the waits on the network. One subagent failing or
+the user's data, but neither its assignments nor its in-place changes reach the user. Its
+Python code still runs on the kernel's main thread, one call at a time; what runs in
+parallel is everything else, above all the waits on the network. One subagent failing or
 timing out never stops the others.
 """
 

@@ -37,6 +37,8 @@ class ToolContext:
     run_in_main: Callable[[Callable[[], Any]], Awaitable[Any]]
     scrub: Callable[[str], str]
     cwd: Path = field(default_factory=Path.cwd)
+    #: the folder the file tools may change (``GOOSE_NB_WORKSPACE``)
+    workspace: Path = field(default_factory=Path.cwd)
     #: names that are the environment's, not the user's (IPython's ``user_ns_hidden``)
     hidden: frozenset[str] = frozenset()
 
@@ -44,6 +46,11 @@ class ToolContext:
         """A path as the user means it: relative to the kernel's working folder."""
         candidate = Path(path).expanduser()
         return candidate if candidate.is_absolute() else self.cwd / candidate
+
+    def in_workspace(self, path: Path) -> bool:
+        """Whether ``path`` is inside the workspace once ``..`` and symlinks are resolved
+        (a link inside the workspace that points outside it is outside)."""
+        return path.resolve().is_relative_to(self.workspace.resolve())
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,9 @@ class Tool(Generic[Args]):
     arguments: type[Args]
     run: Callable[[Args, ToolContext], Awaitable[ToolOutcome]]
     read_only: bool = False
+    #: for a read-only tool, the calls that still need approval in ``smart_approve``
+    #: (``read_file`` outside the workspace)
+    asks: Callable[[Args, ToolContext], bool] | None = None
 
     def spec(self) -> ToolSpec:
         """What the model is shown: built once per tool (every step sends it)."""

@@ -3,6 +3,12 @@
 Paths are relative to the kernel's working folder, as they are for the user's own code.
 Errors come back to the model as text it can act on ("no such file", "the snippet appears
 twice: include more context"), classified as ``file_error`` or ``permission_error``.
+
+``write_file`` and ``edit_file`` change files only inside the workspace
+(``GOOSE_NB_WORKSPACE``, by default the folder the session started in); ``read_file``
+reads anywhere, but outside the workspace it asks first in ``smart_approve``. The
+``shell`` and ``python`` tools are not confined: the workspace guards against a model's
+slip with a path, it is not a sandbox.
 """
 
 from __future__ import annotations
@@ -62,8 +68,22 @@ async def read_file(args: ReadFileArgs, context: ToolContext) -> ToolOutcome:
     return ToolOutcome(cap(header + "\n" + "\n".join(chosen)))  # a line can be megabytes
 
 
+def outside_workspace(path: str, context: ToolContext) -> ToolOutcome:
+    """The refusal of a change outside the workspace, as the model should read it."""
+    return ToolOutcome(
+        f"{path} is outside the workspace {context.workspace} (after resolving '..' and "
+        "links); write inside it, or tell the user, who can set GOOSE_NB_WORKSPACE",
+        Failure("permission_error", "outside the workspace"))
+
+
+def reads_outside_workspace(args: ReadFileArgs, context: ToolContext) -> bool:
+    return not context.in_workspace(context.resolve(args.path))
+
+
 async def write_file(args: WriteFileArgs, context: ToolContext) -> ToolOutcome:
     path = context.resolve(args.path)
+    if not context.in_workspace(path):
+        return outside_workspace(args.path, context)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(args.content, encoding="utf-8")
@@ -74,6 +94,8 @@ async def write_file(args: WriteFileArgs, context: ToolContext) -> ToolOutcome:
 
 async def edit_file(args: EditFileArgs, context: ToolContext) -> ToolOutcome:
     path = context.resolve(args.path)
+    if not context.in_workspace(path):
+        return outside_workspace(args.path, context)
     try:
         raw = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
@@ -105,6 +127,7 @@ READ_FILE_TOOL = Tool(
     arguments=ReadFileArgs,
     run=read_file,
     read_only=True,
+    asks=reads_outside_workspace,
 )
 WRITE_FILE_TOOL = Tool(
     name="write_file",

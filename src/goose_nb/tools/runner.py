@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -34,9 +35,13 @@ class Approval:
 Approver = Callable[[Tool, ToolCall], Awaitable[Approval]]
 
 
-def needs_approval(mode: ApprovalMode, tool: Tool) -> bool:
-    """``approve`` asks for every call, ``smart_approve`` for those that change things."""
-    return mode == "approve" or (mode == "smart_approve" and not tool.read_only)
+def needs_approval(mode: ApprovalMode, tool: Tool, arguments: Any, context: ToolContext
+                   ) -> bool:
+    """``approve`` asks for every call, ``smart_approve`` for those that change things and
+    for the reads a tool says need asking (a file outside the workspace)."""
+    if mode != "smart_approve":
+        return mode == "approve"
+    return not tool.read_only or (tool.asks is not None and tool.asks(arguments, context))
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -98,7 +103,7 @@ class ToolRunner:
             detail = _validation_message(error)
             return ToolOutcome(f"invalid arguments for {call.name}: {detail}",
                                Failure("bad_arguments", detail[:200]))
-        if needs_approval(self.mode, tool):
+        if needs_approval(self.mode, tool, arguments, self.context):
             approval = await self.approver(tool, call)
             if not approval.allowed:
                 return ToolOutcome(approval.reason or DECLINED)
