@@ -74,6 +74,7 @@ class Settings(BaseModel):
     stream_idle_timeout: int = 60
     step_timeout: int = 600
     workspace: str | None = None
+    max_answer_chars: int = 1_000_000
 
     @property
     def lead_worker_enabled(self) -> bool:
@@ -155,6 +156,8 @@ KEYS: tuple[Key, ...] = (
         "the worker's own answer limit (default GOOSE_MAX_TOKENS)"),
     Key("GOOSE_NB_STREAM_IDLE_TIMEOUT", "stream_idle_timeout", "int", 1,
         "seconds a model's answer may bring nothing new before it is retried"),
+    Key("GOOSE_NB_MAX_ANSWER_CHARS", "max_answer_chars", "int", 1,
+        help="characters of one model answer read before it is cut"),
     Key("GOOSE_NB_WORKSPACE", "workspace", "folder",
         help="the folder write_file and edit_file may change (default: the working folder)"),
     Key("GOOSE_NB_STEP_TIMEOUT", "step_timeout", "int", 1,

@@ -50,9 +50,13 @@ from goose_nb.messages import (
     StreamRestarted,
     TextDelta,
     ToolSpec,
+    Usage,
 )
 from goose_nb.providers.http import stream_with_retries
 from goose_nb.structured import SchemaCheck
+
+#: the stop reason of an answer cut at ``GOOSE_NB_MAX_ANSWER_CHARS``
+ANSWER_CAP = "answer_cap"
 
 if TYPE_CHECKING:
     from goose_nb.agent.host import AgentHost
@@ -167,6 +171,12 @@ class Agent:
         the output limit (its incomplete tool calls are not run: that is no failure of the
         model), an empty answer, arguments that needed repair."""
         emit = self.conversation.emit
+        if response.stop_reason == ANSWER_CAP:
+            cap = self.host.settings.max_answer_chars
+            emit(Notice(f"The answer passed {cap:,} characters and was cut there, unread "
+                        "beyond (its tool calls, if any, were not run). Raise the limit with "
+                        "%goose config GOOSE_NB_MAX_ANSWER_CHARS=N.", "warning"))
+            return response
         if response.cut_at_limit:
             settings = self.host.settings
             own_limit = role is not None and getattr(settings, f"{role}_max_tokens") is not None
@@ -269,18 +279,30 @@ class Agent:
         too_long = ProviderError(
             f"step {step} on {model} took over {limit} s, retries included; run the cell "
             f"again, or raise the limit with %goose config GOOSE_NB_STEP_TIMEOUT=N")
+        room = host.settings.max_answer_chars
         async with Deadline(limit, too_long):
-            async for event in stream_with_retries(lambda: provider.stream(request),
-                                                   host.retry):
-                if isinstance(event, TextDelta):
-                    state.partial_text.append(event.text)
-                    conversation.emit(AnswerDelta(record.number, step, event.text))
-                elif isinstance(event, StreamRestarted):
-                    state.partial_text.clear()
-                    step_record.retries += 1
-                    conversation.emit(StepRestarted(record.number, step, event.reason))
-                elif isinstance(event, ResponseComplete):
-                    response = event.response
+            stream = stream_with_retries(lambda: provider.stream(request), host.retry)
+            try:
+                async for event in stream:
+                    if isinstance(event, TextDelta):
+                        text = event.text[:room]
+                        room -= len(text)
+                        state.partial_text.append(text)
+                        conversation.emit(AnswerDelta(record.number, step, text))
+                        if len(event.text) > len(text):  # past GOOSE_NB_MAX_ANSWER_CHARS
+                            response = ModelResponse(model=model.model, stop_reason=ANSWER_CAP,
+                                                     text="".join(state.partial_text),
+                                                     usage=Usage(unreported=1))
+                            break
+                    elif isinstance(event, StreamRestarted):
+                        state.partial_text.clear()
+                        room = host.settings.max_answer_chars
+                        step_record.retries += 1
+                        conversation.emit(StepRestarted(record.number, step, event.reason))
+                    elif isinstance(event, ResponseComplete):
+                        response = event.response
+            finally:
+                await stream.aclose()  # a cut answer is not read further
         if response is None:
             raise ProviderError(f"{model} ended its answer without completing it")
         step_record.usage = response.usage

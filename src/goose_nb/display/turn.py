@@ -41,6 +41,9 @@ MAX_UPDATES_PER_SECOND = 15
 #: once: an update re-sends only the paragraphs still being written
 FREEZE_CHARS = 2000
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
+#: the most of one step's text a cell shows: past it the rest is counted, not shown, so a
+#: runaway answer cannot make a notebook of hundreds of megabytes (the turn record keeps it)
+MAX_SHOWN_CHARS = 100_000
 
 
 def format_footer(
@@ -77,6 +80,28 @@ class _Step:
     text: list[str] = field(default_factory=list)
     tools: list[ToolBlock] = field(default_factory=list)
     status: str = ""
+    #: characters of the step's text shown, and not shown (past ``MAX_SHOWN_CHARS``)
+    shown: int = 0
+    hidden: int = 0
+
+    def add_text(self, text: str) -> None:
+        """Show ``text`` up to ``MAX_SHOWN_CHARS`` of the step; count the rest."""
+        room = MAX_SHOWN_CHARS - self.shown
+        if len(text) > room:
+            self.hidden += len(text) - room
+            text = text[:room]
+        if text:
+            self.text.append(text)
+            self.shown += len(text)
+
+    def clear_text(self) -> None:
+        """Forget the step's text (a retried step starts again)."""
+        self.text.clear()
+        self.shown = self.hidden = 0
+
+    def hidden_note(self) -> str:
+        return (f"… {self.hidden:,} more characters of this answer are not shown here; the "
+                "whole answer is `current_session().turns[-1].answer`")
 
     def header_markdown(self) -> str:
         badge = f"**{self.badge}** · " if self.badge else ""
@@ -139,6 +164,8 @@ class TurnOutput:
             if body:
                 pieces.append(("text", body))
             if whole:
+                if step.hidden:
+                    pieces.append(("status", step.hidden_note()))
                 pieces += [("tool", block) for block in step.tools]
                 if step.status:
                     pieces.append(("status", step.status))
@@ -287,12 +314,12 @@ class TurnView:
         if isinstance(event, AnswerDelta):
             if self.show_answer:
                 first = not step.text
-                step.text.append(event.text)
+                step.add_text(event.text)
                 self._freeze_paragraphs(step)
                 self._render(force=first)  # the first words of a step show at once
         elif isinstance(event, StepRestarted):
             self._retries += 1
-            step.text.clear()
+            step.clear_text()
             self._unfreeze_step()
             step.status = "retrying after a technical error…"
             self._render(force=True)

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, ClassVar
 
 import httpx
@@ -49,7 +49,7 @@ class Provider(ABC):
         return self.name
 
     @abstractmethod
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
         """One attempt at one model call."""
 
     async def list_models(self) -> list[str]:
@@ -114,7 +114,7 @@ class HTTPProvider(Provider):
     #: header names whose values are secrets, scrubbed from cassettes
     secret_headers: ClassVar[frozenset[str]] = frozenset({"authorization", "x-api-key"})
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
         endpoint, settings = self.endpoint, self.settings
         idle = settings.stream_idle_timeout
         stalled = TransientProviderError(

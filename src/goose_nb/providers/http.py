@@ -14,7 +14,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -188,21 +188,26 @@ class RetryPolicy:
 
 
 async def stream_with_retries(
-    attempt: Callable[[], AsyncIterator[StreamEvent]],
+    attempt: Callable[[], AsyncGenerator[StreamEvent, None]],
     policy: RetryPolicy,
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> AsyncIterator[StreamEvent]:
+) -> AsyncGenerator[StreamEvent, None]:
     """Run one streamed model call, retrying the whole call on transient errors.
 
     A retry after text was already yielded emits ``StreamRestarted`` so the listener can
-    drop the partial answer: the step is redone, never half-applied.
+    drop the partial answer: the step is redone, never half-applied. Closing this stream
+    closes the attempt's at once (its connection goes back to the pool, or is dropped).
     """
     attempt_no = 0
     while True:
         try:
-            async for event in attempt():
-                yield event
+            stream = attempt()
+            try:
+                async for event in stream:
+                    yield event
+            finally:
+                await stream.aclose()
             return
         except TransientProviderError as exc:
             if attempt_no >= policy.max_retries:

@@ -7,7 +7,7 @@ string is scrubbed before anything reaches the disk.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -52,7 +52,7 @@ class RecordingProvider(Provider):
     async def list_models(self) -> list[str]:
         return await self.inner.list_models()
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
         async for event in self.inner.stream(request):
             if isinstance(event, ResponseComplete):
                 described = self.inner.describe()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -70,7 +70,7 @@ class ReplayProvider(Provider):
         return recorded.model in (None, model) and (
             not expected or message_key(expected) == message_key(asked))
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
         step = self.position + 1
         total = len(self.cassette.interactions)
         if self.position >= total:
