@@ -2,16 +2,27 @@
 
 Each case was seen against llama-cpp-python 0.3.36's server: no output
 limit sent, no usage reported, a 500 for a request the server's own validation refused,
-empty answers, answers cut at the limit, tool-call arguments with raw newlines.
+empty answers, answers cut at the limit, tool-call arguments with raw newlines. Then
+stream shapes of other servers: ``content`` as a list of typed parts, usage counts of 0
+that correct an earlier event.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from typing import Any
 
 import pytest
-from conftest import OPENAI_KEY, register_goose, run_cell
-from model_server import ModelServer, error_reply, ollama_reply, openai_reply, python_call
+from conftest import OPENAI_KEY, register_goose, run_cell, settings_for, simple_request
+from model_server import (
+    ModelServer,
+    Reply,
+    error_reply,
+    ollama_reply,
+    openai_reply,
+    python_call,
+)
 
 from goose_nb.display.usage import usage_view
 from goose_nb.errors import BadRequestError
@@ -159,3 +170,102 @@ def test_arguments_that_are_not_json_still_get_an_error_result(session, model_se
     tool_message = model_server.requests[1].json["messages"][-1]
     assert tool_message["role"] == "tool" and "not a JSON object" in tool_message["content"]
 
+
+
+# stream shapes of other servers ---------------------------------------------------------------
+
+
+def sse(data: Any, event: str | None = None) -> bytes:
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {data if isinstance(data, str) else json.dumps(data)}\n\n".encode()
+
+
+def anthropic_usage_stream(start_usage: dict[str, Any], delta_usage: dict[str, Any]) -> Reply:
+    """A one-word Anthropic answer whose ``message_start`` and ``message_delta`` report the
+    given usage objects."""
+    events = [
+        ("message_start", {"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
+            "content": [], "usage": start_usage}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "text_delta", "text": "ok"}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                           "usage": delta_usage}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return Reply(chunks=[sse(data, event) for event, data in events])
+
+
+START_USAGE = {"input_tokens": 10, "cache_read_input_tokens": 1000,
+               "cache_creation_input_tokens": 200, "output_tokens": 1}
+
+
+@pytest.mark.parametrize(("delta_usage", "merged"), [
+    # (input with the cache counts, output, cache reads, cache writes)
+    ({"output_tokens": 7, "cache_read_input_tokens": 0}, (210, 7, 0, 200)),
+    ({"output_tokens": 7, "input_tokens": 0}, (1200, 7, 1000, 200)),
+    ({"output_tokens": 0}, (1210, 0, 1000, 200)),
+    ({"input_tokens": 10, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0,
+      "output_tokens": 7}, (10, 7, 0, 0)),
+    # absent or null: the count message_start gave stands
+    ({"output_tokens": 7, "cache_read_input_tokens": None}, (1210, 7, 1000, 200)),
+], ids=["cache-read-0", "input-0", "output-0", "all-cache-0", "null-falls-back"])
+def test_an_anthropic_count_of_0_in_message_delta_replaces_the_earlier_count(
+    model_server, run_provider, delta_usage, merged
+):
+    model_server.queue(anthropic_usage_stream(START_USAGE, delta_usage))
+    usage = run_provider("anthropic", settings_for(model_server), simple_request()).response.usage
+    assert (usage.input_tokens, usage.output_tokens, usage.cache_read_tokens,
+            usage.cache_write_tokens) == merged
+
+
+REASONING = "SECRET-REASONING"
+
+
+def openai_parts_stream(*contents: list[dict[str, Any]]) -> Reply:
+    """An OpenAI-compatible stream whose deltas carry ``content`` as lists of parts."""
+    base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "parts-model"}
+    chunks = [sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}}]})]
+    chunks += [sse({**base, "choices": [{"index": 0, "delta": {"content": content}}]})
+               for content in contents]
+    chunks.append(sse({**base, "choices": [{"index": 0, "delta": {},
+                                            "finish_reason": "stop"}]}))
+    chunks.append(sse("[DONE]"))
+    return Reply(chunks=chunks)
+
+
+def test_openai_content_as_typed_parts_keeps_only_the_text(model_server, run_provider, caplog):
+    model_server.queue(openai_parts_stream(
+        [{"type": "reasoning", "text": f"{REASONING} one"}],
+        [{"type": "text", "text": "Hel"}, {"type": "thinking", "text": f"{REASONING} two"}],
+        [{"type": "output_text", "text": "lo"}, {"type": "reasoning_text", "text": REASONING}],
+        [{"text": " world"}, {"type": "reasoning", "text": f"{REASONING} three"}],
+        [{"type": "image_url", "image_url": {"url": "data:,"}}],
+    ))
+    with caplog.at_level(logging.DEBUG, logger="goose_nb.providers"):
+        run = run_provider("openai", settings_for(model_server), simple_request())
+    assert run.response.text == "Hello world"
+    assert "".join(run.deltas) == "Hello world"  # what was shown as it streamed
+    logged = [r.getMessage() for r in caplog.records if "content part" in r.getMessage()]
+    assert len(logged) == 4  # once per part type left out, not once per chunk
+    assert sum("reasoning, not the answer" in line for line in logged) == 3
+    assert any("unknown type 'image_url'" in line for line in logged)
+
+
+def test_an_openai_whole_answer_with_content_as_parts_keeps_only_the_text(
+    model_server, run_provider
+):
+    body = {"id": "chatcmpl-1", "object": "chat.completion", "model": "parts-model",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant",
+                "content": [{"type": "reasoning", "text": REASONING},
+                            {"type": "text", "text": "All done."}]}}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4}}
+    model_server.queue(Reply(chunks=[json.dumps(body).encode()],
+                             content_type="application/json"))
+    run = run_provider("openai", settings_for(model_server), simple_request())
+    assert run.response.text == "All done."
+    assert run.deltas == ["All done."]

@@ -81,21 +81,31 @@ def to_anthropic_messages(messages: list[Message]) -> list[dict[str, Any]]:
     return _merge_same_role(wire)
 
 
+def _count(data: dict[str, Any], key: str, earlier: int) -> int:
+    """``data[key]``, or ``earlier`` when the key is absent or null: a 0 the later event
+    sends is its count (``message_delta`` corrects ``message_start``), not a missing one."""
+    value = data.get(key)
+    return earlier if value is None else int(value)
+
+
 def usage_from_anthropic(data: dict[str, Any] | None, base: Usage | None = None) -> Usage:
-    """Merge a usage object into what we know; later counts replace earlier ones.
+    """Merge a usage object into what we know; later counts replace earlier ones, and only
+    a count the later object leaves out is kept from before.
 
     Anthropic's ``input_tokens`` leaves out cache reads and writes; ours counts all input
-    (as OpenAI's ``prompt_tokens`` does), so the cache counts are added back.
+    (as OpenAI's ``prompt_tokens`` does), so the cache counts are added back, to the
+    earlier uncached count when this object has none.
     """
     base = base or Usage()
     if not data:
         return base
-    cache_read = data.get("cache_read_input_tokens") or base.cache_read_tokens
-    cache_write = data.get("cache_creation_input_tokens") or base.cache_write_tokens
-    uncached = data.get("input_tokens")
+    cache_read = _count(data, "cache_read_input_tokens", base.cache_read_tokens)
+    cache_write = _count(data, "cache_creation_input_tokens", base.cache_write_tokens)
+    earlier_uncached = base.input_tokens - base.cache_read_tokens - base.cache_write_tokens
+    uncached = _count(data, "input_tokens", earlier_uncached)
     return Usage(
-        input_tokens=uncached + cache_read + cache_write if uncached else base.input_tokens,
-        output_tokens=data.get("output_tokens") or base.output_tokens,
+        input_tokens=uncached + cache_read + cache_write,
+        output_tokens=_count(data, "output_tokens", base.output_tokens),
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
     )

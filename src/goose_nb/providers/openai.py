@@ -3,13 +3,14 @@
 ``POST {OPENAI_HOST}/{OPENAI_BASE_PATH}`` with ``stream: true`` and
 ``stream_options.include_usage``; the answer is SSE ``data:`` chunks ending with ``[DONE]``.
 Tool calls arrive as fragments keyed by ``index``; compatible servers differ in the details
-(repeated ids and names, no ``finish_reason``, extra top-level keys), which the assembler
-below tolerates.
+(repeated ids and names, no ``finish_reason``, extra top-level keys, ``content`` as a
+list of typed text and reasoning parts), which the assembler below tolerates.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
@@ -38,6 +39,14 @@ from goose_nb.providers.base import (
     names_in,
 )
 from goose_nb.providers.http import Endpoint, normalize_host, read_to_end
+
+logger = logging.getLogger("goose_nb.providers")
+
+#: the content part types whose text is the answer (a part with a text and no type is one)
+TEXT_PARTS = frozenset({"text", "output_text"})
+#: the content part types that carry the model's reasoning: not the answer, and nothing
+#: shows reasoning yet, so they are left out
+REASONING_PARTS = frozenset({"reasoning", "thinking", "reasoning_text"})
 
 
 def to_openai_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
@@ -87,6 +96,40 @@ def usage_from_openai(data: dict[str, Any] | None) -> Usage:
     )
 
 
+def content_text(content: Any) -> tuple[str, set[str]]:
+    """The answer text of a message's or a delta's ``content``, and the types of the parts
+    left out of it.
+
+    OpenAI sends a string; some compatible servers send a list of typed parts, text and
+    reasoning mixed, and only the text parts are the answer (joining them all would put
+    the reasoning in it, and joining the dicts raises).
+    """
+    if content is None or isinstance(content, str):
+        return content or "", set()
+    texts: list[str] = []
+    dropped: set[str] = set()
+    for part in content if isinstance(content, list) else [content]:
+        if isinstance(part, str):
+            texts.append(part)
+            continue
+        kind = str(part.get("type", "text")) if isinstance(part, dict) else type(part).__name__
+        if kind in TEXT_PARTS and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        else:
+            dropped.add(kind)
+    return "".join(texts), dropped
+
+
+def log_dropped(kinds: set[str]) -> None:
+    """Say in the debug log which content parts were left out of the answer, and why."""
+    for kind in sorted(kinds):
+        if kind in REASONING_PARTS:
+            logger.debug("openai: %r content parts are reasoning, not the answer: left out", kind)
+        else:
+            logger.debug("openai: content parts of unknown type %r (or without text): "
+                         "ignored", kind)
+
+
 @dataclass
 class _PartialCall:
     id: str = ""
@@ -111,6 +154,8 @@ class ChunkAssembler:
         self.finish_reason: str | None = None
         #: the ``data: [DONE]`` end marker has arrived
         self.done = False
+        #: the content part types left out so far (each is logged once, not every chunk)
+        self.dropped: set[str] = set()
 
     def feed(self, chunk: dict[str, Any]) -> str:
         """Take one chunk; return the text it adds (maybe empty)."""
@@ -123,7 +168,9 @@ class ChunkAssembler:
         for choice in chunk.get("choices") or ():
             self.finish_reason = choice.get("finish_reason") or self.finish_reason
             delta = choice.get("delta") or {}
-            content = delta.get("content")
+            content, dropped = content_text(delta.get("content"))
+            log_dropped(dropped - self.dropped)
+            self.dropped |= dropped
             if content:
                 self.text.append(content)
                 added += content
@@ -175,9 +222,11 @@ def response_from_completion(data: dict[str, Any], model: str) -> ModelResponse:
                        call["function"].get("arguments"))
         for i, call in enumerate(message.get("tool_calls") or ())
     ]
+    text, dropped = content_text(message.get("content"))
+    log_dropped(dropped)
     return ModelResponse(
         model=data.get("model") or model,
-        text=message.get("content") or "",
+        text=text,
         tool_calls=calls,
         usage=usage_from_openai(data.get("usage")),
         stop_reason=choice.get("finish_reason"),
