@@ -3,7 +3,8 @@
 Tests queue ``Reply`` objects (status, headers, body chunks, delays, cut-offs); the server
 answers each POST with the next one and records what it was asked. Streams are sent with
 chunked transfer encoding, chunk by chunk, so the client sees a real stream; a reply can
-drop the connection before answering or cut the stream off mid-body.
+drop the connection before answering, cut the stream off mid-body, or stall after its chunks
+(silent, or sending only keep-alives). Every wait ends when the server stops.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ class Reply:
     cut_after: int | None = None  # close the connection after this many chunks
     drop: bool = False  # close the connection without answering
     pause_after: tuple[int, float] | None = None  # (chunk index, seconds) to wait after it
+    #: after the chunks, seconds to send nothing but ``keep_alive`` (if set) before the end
+    #: of the body; it ends early when the server stops or the client hangs up
+    stall: float = 0.0
+    #: sent as a chunk of its own every ``keep_alive_every`` seconds while stalling: an SSE
+    #: comment ``b": keep-alive\n\n"``, Anthropic's ping event, a blank NDJSON line
+    keep_alive: bytes = b""
+    keep_alive_every: float = 0.1
 
 
 @dataclass
@@ -90,6 +98,8 @@ class ModelServer:
         #: the GET requests received (kept apart from ``requests``, the model calls)
         self.get_requests: list[ReceivedRequest] = []
         self._lock = threading.Lock()
+        #: set when the server stops: every scripted wait (``delay``, ``stall``) ends then
+        self._stopping = threading.Event()
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         # a short poll interval: shutdown() waits up to one interval, for every test
@@ -106,6 +116,7 @@ class ModelServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -156,8 +167,8 @@ class ModelServer:
                 request.finished_at = time.time()
 
             def _send(self, reply: Reply, request: ReceivedRequest | None = None) -> None:
-                if reply.delay:
-                    time.sleep(reply.delay)
+                if reply.delay and server._stopping.wait(reply.delay):
+                    return
                 if reply.drop:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     self.close_connection = True
@@ -183,8 +194,32 @@ class ModelServer:
                         request.chunks_sent_at.append(time.time())
                     if reply.pause_after and reply.pause_after[0] == index:
                         time.sleep(reply.pause_after[1])
+                if reply.stall and not self._stall(reply, request):
+                    return
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
+
+            def _stall(self, reply: Reply, request: ReceivedRequest | None) -> bool:
+                """Send nothing but keep-alives for ``reply.stall`` seconds; False when the
+                server stopped or the client hung up (the connection is closed then)."""
+                end = time.monotonic() + reply.stall
+                while (left := end - time.monotonic()) > 0:
+                    wait = min(left, reply.keep_alive_every) if reply.keep_alive else left
+                    if server._stopping.wait(wait):
+                        self.close_connection = True
+                        return False
+                    if not reply.keep_alive:
+                        continue
+                    chunk = reply.keep_alive
+                    try:
+                        self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                        self.wfile.flush()
+                    except OSError:  # the client went away
+                        self.close_connection = True
+                        return False
+                    if request is not None:
+                        request.chunks_sent_at.append(time.time())
+                return True
 
         return Handler
 

@@ -117,9 +117,8 @@ class HTTPProvider(Provider):
     async def stream(self, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
         endpoint, settings = self.endpoint, self.settings
         idle = settings.stream_idle_timeout
-        stalled = TransientProviderError(
-            f"{endpoint.provider} at {endpoint.shown_url} sent no answer content for {idle} s "
-            "(GOOSE_NB_STREAM_IDLE_TIMEOUT)")
+        stalled = (f"{endpoint.provider} at {endpoint.shown_url} sent no answer content for "
+                   f"{idle} s (GOOSE_NB_STREAM_IDLE_TIMEOUT)")
         # httpx's read timeout bounds a server that never answers at all; the deadline, one
         # that keeps the connection busy with keep-alives and never answers
         timeout = httpx.Timeout(connect=CONNECT_TIMEOUT, read=float(idle), write=30.0,
@@ -132,7 +131,7 @@ class HTTPProvider(Provider):
                 await raise_for_status(response, endpoint, settings.secrets())
                 self._check_content_type(response, endpoint)
                 try:
-                    async with Deadline(idle, stalled) as deadline:
+                    async with Deadline(idle, TransientProviderError(stalled)) as deadline:
                         async for event in self.parse(response, request, deadline.touch):
                             yield event
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -144,6 +143,10 @@ class HTTPProvider(Provider):
                         f"{endpoint.provider} at {endpoint.shown_url} sent a chunk that is not "
                         f"valid {self.name} output ({detail[:200]}); check {endpoint.host_env}"
                     ) from None
+        except httpx.ReadTimeout:
+            # the server was reached and said nothing (no headers, or no bytes at all): a
+            # model still loading or reading a long prompt, not a wrong host
+            raise TransientProviderError(stalled) from None
         except httpx.TransportError as exc:
             raise transport_error(exc, endpoint) from None
         except httpx.DecodingError as exc:
