@@ -26,6 +26,7 @@ from goose_nb.recipes import (
     search_folders,
 )
 from goose_nb.recipes.lookup import BUILTIN_FOLDER, BUILTIN_LABEL
+from goose_nb.recipes.templates import MAX_RENDERED_CHARS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -342,6 +343,55 @@ def test_sandbox_escapes_are_refused(tmp_path, expression):
     message = str(caught.value)
     assert "prompt:" in message and "\n" not in message
     assert "refused by the template sandbox" in message or "undefined" in message
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        # each range is within the sandbox's cap; nested, they are 10 billion turns
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        # no range at all: loops over a string the sandbox lets a template build
+        "{% set s = 'x' * 100000 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}",
+        # the work is in a macro called in a loop
+        "{% macro m() %}{% for j in range(100000) %}{% endfor %}{% endmacro %}"
+        "{% for i in range(100000) %}{{ m() }}{% endfor %}",
+    ],
+    ids=["nested-ranges", "nested-string-loops", "macro-in-a-loop"],
+)
+def test_template_work_is_bounded_as_a_whole(tmp_path, template):
+    recipe = load_text(tmp_path, recipe_text(f"prompt: \"{template}\"\n"))
+    earlier_trace = sys.gettrace()
+    with pytest.raises(RecipeError) as caught:
+        recipe.render(time_limit=0.5)
+    message = str(caught.value)
+    assert "prompt: the template ran past 0.5 s" in message and "\n" not in message
+    assert "GOOSE_NB_RENDER_TIMEOUT" in message
+    assert sys.gettrace() is earlier_trace  # a debugger's tracer is back in place
+
+
+def test_an_included_template_is_bounded_too(tmp_path):
+    write(tmp_path, "loop.md", "{% for i in range(100000) %}{% for j in range(100000) %}"
+                               "{% endfor %}{% endfor %}")
+    recipe = read_recipe(write(tmp_path, "r.yaml", recipe_text(
+        "instructions: ok\nprompt: '{% include \"loop.md\" %}'\n")))
+    with pytest.raises(RecipeError, match=r"prompt: the template ran past 0\.5 s"):
+        recipe.render(time_limit=0.5)
+
+
+def test_a_field_rendering_past_the_size_cap_is_refused(tmp_path):
+    recipe = load_text(tmp_path, recipe_text(
+        "prompt: \"{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}\"\n"))
+    with pytest.raises(RecipeError) as caught:
+        recipe.render()
+    assert str(caught.value).endswith(
+        f"prompt: the template renders to more than {MAX_RENDERED_CHARS:,} characters; "
+        "simplify it")
+
+
+def test_the_time_limit_leaves_a_quick_render_untouched(tmp_path):
+    recipe = load_text(tmp_path, recipe_text(
+        "prompt: \"{% for i in range(1000) %}{{ i % 10 }}{% endfor %}\"\n"))
+    assert recipe.render(time_limit=5).prompt == "0123456789" * 100
 
 
 def test_includes_read_only_inside_the_recipes_folder(tmp_path):

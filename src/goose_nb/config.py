@@ -75,6 +75,7 @@ class Settings(BaseModel):
     step_timeout: int = 600
     workspace: str | None = None
     max_answer_chars: int = 1_000_000
+    render_timeout: int = 10
 
     @property
     def lead_worker_enabled(self) -> bool:
@@ -162,6 +163,8 @@ KEYS: tuple[Key, ...] = (
         help="the folder write_file and edit_file may change (default: the working folder)"),
     Key("GOOSE_NB_STEP_TIMEOUT", "step_timeout", "int", 1,
         "seconds one model call may take, retries included"),
+    Key("GOOSE_NB_RENDER_TIMEOUT", "render_timeout", "int", 1,
+        "seconds a recipe's templates may take to render"),
 )
 KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
 

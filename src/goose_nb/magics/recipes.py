@@ -139,7 +139,8 @@ class RecipeMagics(TopicMagics):
         session = self.session
         session.settings  # noqa: B018 - a configuration error is reported before any output
         recipe = load_recipe(args[0], recipe_path=self._recipe_path(), warn=False)
-        rendered = recipe.render(params, ask=ask_parameter)
+        rendered = recipe.render(params, ask=ask_parameter,
+                                 time_limit=session.settings.render_timeout)
         settings = recipe.settings
         provider = None
         if settings and settings.goose_model and not settings.goose_provider:

@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
+from goose_nb.config import Settings
 from goose_nb.recipes.rendered import RECIPE_DIR, Asker, RenderedRecipe
+
+#: seconds a render may take unless the caller says (``GOOSE_NB_RENDER_TIMEOUT``'s default)
+RENDER_TIMEOUT = float(Settings.model_fields["render_timeout"].default)
 
 if TYPE_CHECKING:
     from goose_nb.agent.turns import TurnOptions
@@ -215,18 +219,20 @@ class Recipe(BaseModel):
         return next((p for p in self.parameters if p.key == key), None)
 
     def render(self, params: Mapping[str, Any] | None = None, *,
-               ask: Asker | None = None) -> RenderedRecipe:
+               ask: Asker | None = None, time_limit: float = RENDER_TIMEOUT
+               ) -> RenderedRecipe:
         """Fill the templates in with ``params`` (defaults for the rest).
 
         Rendering happens in Jinja2's sandbox with strict undefined variables: a missing
         required parameter, an unknown parameter name, a value of the wrong kind, or a
         template reaching for Python internals is a one-line ``RecipeError``. ``ask`` is
         called for ``user_prompt`` parameters given no value (the magics ask with
-        ``input()``); without it they count as missing, as in headless Goose.
+        ``input()``); without it they count as missing, as in headless Goose. All of the
+        templates' work is bounded by ``time_limit`` seconds (``GOOSE_NB_RENDER_TIMEOUT``).
         """
         from goose_nb.recipes.render import render_recipe
 
-        return render_recipe(self, params or {}, ask)
+        return render_recipe(self, params or {}, ask, time_limit)
 
     def turn_options(self, rendered: RenderedRecipe, *,
                      default_provider: str | None = None) -> TurnOptions:

@@ -107,10 +107,15 @@ def _render(env: Environment, recipe: Recipe, what: str, text: str,
     from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
     from jinja2.exceptions import SecurityError
 
+    from goose_nb.recipes.templates import (
+        MAX_RENDERED_CHARS,
+        TemplateTooLarge,
+        TemplateTooSlow,
+        render_text,
+    )
+
     where = f"{_where(recipe)}: {what}"
     try:
-        from goose_nb.recipes.templates import render_text
-
         return render_text(env, text, context)
     except SecurityError as exc:
         raise RecipeError(f"{where}: refused by the template sandbox: {exc}") from None
@@ -122,14 +127,26 @@ def _render(env: Environment, recipe: Recipe, what: str, text: str,
                           f"{recipe.folder}") from None
     except UndefinedError as exc:
         raise RecipeError(f"{where}: {exc.message}") from None
+    except TemplateTooSlow as exc:
+        raise RecipeError(f"{where}: the template ran past {exc.seconds:g} s (a loop too long, "
+                          "or loops nested too deep); simplify it, or raise "
+                          "GOOSE_NB_RENDER_TIMEOUT") from None
+    except TemplateTooLarge:
+        raise RecipeError(f"{where}: the template renders to more than "
+                          f"{MAX_RENDERED_CHARS:,} characters; simplify it") from None
+    except MemoryError:
+        raise RecipeError(f"{where}: the template needs more memory than the kernel has (a "
+                          "loop or repetition too large); simplify it") from None
     except Exception as exc:  # a template's own runtime error (a bad comparison, ...)
         raise RecipeError(f"{where}: template error: {type(exc).__name__}: {exc}") from None
 
 
-def render_recipe(recipe: Recipe, params: Mapping[str, Any], ask: Asker | None
-                  ) -> RenderedRecipe:
-    """``Recipe.render``: values resolved, then each templated field rendered."""
+def render_recipe(recipe: Recipe, params: Mapping[str, Any], ask: Asker | None,
+                  time_limit: float) -> RenderedRecipe:
+    """``Recipe.render``: values resolved, then each templated field rendered, all of them
+    within ``time_limit`` seconds."""
     from goose_nb.recipes.templates import sandbox
+    from goose_nb.recipes.templates import time_limit as limit_time
 
     values = resolve_values(recipe, params, ask)
     context = {**values, RECIPE_DIR: str(recipe.folder)}
@@ -138,18 +155,19 @@ def render_recipe(recipe: Recipe, params: Mapping[str, Any], ask: Asker | None
     def render(what: str, text: str | None) -> str:
         return _render(env, recipe, what, text, context).strip() if text else ""
 
-    sub_recipes = tuple(
-        sub.model_copy(update={"values": {key: render(f"sub_recipes[{i}].values.{key}", v)
-                                          for key, v in sub.values.items()}})
-        for i, sub in enumerate(recipe.sub_recipes))
-    return RenderedRecipe(
-        instructions=render("instructions", recipe.instructions),
-        prompt=render("prompt", recipe.prompt),
-        activities=tuple(render(f"activities[{i}]", text)
-                         for i, text in enumerate(recipe.activities)),
-        sub_recipes=sub_recipes,
-        values=values,
-    )
+    with limit_time(env, time_limit):
+        sub_recipes = tuple(
+            sub.model_copy(update={"values": {key: render(f"sub_recipes[{i}].values.{key}", v)
+                                              for key, v in sub.values.items()}})
+            for i, sub in enumerate(recipe.sub_recipes))
+        return RenderedRecipe(
+            instructions=render("instructions", recipe.instructions),
+            prompt=render("prompt", recipe.prompt),
+            activities=tuple(render(f"activities[{i}]", text)
+                             for i, text in enumerate(recipe.activities)),
+            sub_recipes=sub_recipes,
+            values=values,
+        )
 
 
 def turn_options(recipe: Recipe, rendered: RenderedRecipe, default_provider: str | None

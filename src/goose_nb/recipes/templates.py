@@ -6,6 +6,9 @@ internals (``{{ ''.__class__.__mro__ }}`` raises ``SecurityError``) and huge rep
 ``{% include %}`` reads only files inside the recipe's folder (no ``..``, no absolute paths,
 no symlinks leading out), as Goose's loader does.
 
+A render is bounded as a whole: ``GOOSE_NB_RENDER_TIMEOUT`` seconds of template work (nested
+loops that print nothing included) and ``MAX_RENDERED_CHARS`` of output per field.
+
 Like Goose, a ``{{ ... }}`` that is not a valid expression (Handlebars' ``{{#if x}}``, prose
 such as ``{{hf model name}}``) is kept as literal text instead of failing the recipe.
 """
@@ -13,8 +16,12 @@ such as ``{{hf model name}}``) is kept as literal text instead of failing the re
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from types import FrameType
 from typing import Any
 
 from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound, meta
@@ -28,6 +35,21 @@ _SIMPLE_NAME = re.compile(r"^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*$")
 #: the longest string or list a template may build by repetition (``'x' * n``)
 MAX_REPEAT = 1_000_000
 MAX_EXPONENT = 100
+#: the most characters one rendered field may have: far more than any prompt needs, far
+#: less than what exhausts a kernel's memory
+MAX_RENDERED_CHARS = 1_000_000
+
+
+class TemplateTooSlow(Exception):
+    """The templates ran past their time limit."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"ran past {seconds:g} s")
+        self.seconds = seconds
+
+
+class TemplateTooLarge(Exception):
+    """A field rendered to more than ``MAX_RENDERED_CHARS``."""
 
 
 class RecipeSandbox(SandboxedEnvironment):
@@ -97,6 +119,44 @@ def template_variables(text: str) -> frozenset[str]:
     return frozenset(meta.find_undeclared_variables(ast)) - {RECIPE_DIR}
 
 
+@contextmanager
+def time_limit(env: Environment, seconds: float) -> Iterator[None]:
+    """Stop the templates of ``env`` rendered in this block once ``seconds`` have passed,
+    whatever they are doing: the sandbox caps each ``range`` and each repetition alone,
+    not loops nested in one another, and a loop that prints nothing yields no output to
+    check.
+
+    The templates' compiled code is traced line by line (only theirs: every other frame
+    runs untraced), and a line past the deadline raises ``TemplateTooSlow`` inside the
+    template. The thread's previous trace function (a debugger's) comes back after.
+    """
+    deadline = time.monotonic() + seconds
+
+    def in_template(frame: FrameType, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise TemplateTooSlow(seconds)
+        return in_template
+
+    def on_call(frame: FrameType, event: str, arg: Any) -> Any:
+        # a compiled template's module globals hold the environment it was made by
+        return in_template if frame.f_globals.get("environment") is env else None
+
+    previous = sys.gettrace()
+    sys.settrace(on_call)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
 def render_text(env: Environment, text: str, context: dict[str, Any]) -> str:
-    """One field rendered in the sandbox (Jinja2 errors propagate to the caller)."""
-    return env.from_string(protect_unparseable(text, env)).render(context)
+    """One field rendered in the sandbox, piece by piece so that its size is checked as it
+    grows (Jinja2 errors, ``TemplateTooLarge`` propagate to the caller)."""
+    pieces: list[str] = []
+    size = 0
+    for piece in env.from_string(protect_unparseable(text, env)).generate(context):
+        size += len(piece)
+        if size > MAX_RENDERED_CHARS:
+            raise TemplateTooLarge
+        pieces.append(piece)
+    return "".join(pieces)

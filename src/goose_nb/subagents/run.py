@@ -133,7 +133,7 @@ async def _task_run(
         return task.prompt or "", TurnOptions(instructions=SUBAGENT_INSTRUCTIONS,
                                               max_steps=max_turns)
     recipe = load_recipe(task.recipe, recipe_path=host.settings.recipe_path or "")
-    rendered = recipe.render(task.params)
+    rendered = recipe.render(task.params, time_limit=host.settings.render_timeout)
     options = recipe.turn_options(rendered, default_provider=await host.worker_provider_name())
     instructions = "\n\n".join(filter(None, [SUBAGENT_INSTRUCTIONS, options.instructions]))
     prompt = task.prompt or rendered.prompt or "Carry out the instructions."
