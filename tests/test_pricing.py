@@ -16,10 +16,12 @@ from pathlib import Path
 
 import genai_prices
 import pytest
+from model_server import openai_reply
 
 from goose_nb.config import resolve_settings
 from goose_nb.display.usage import format_cost, usage_view
 from goose_nb.errors import ConfigError
+from goose_nb.events import Notice
 from goose_nb.messages import ModelRef, Usage
 from goose_nb.pricing import Price, PriceBook, load_user_prices, savings
 from goose_nb.usage import UsageEntry, UsageLedger
@@ -486,3 +488,28 @@ def test_main_agent_steps_without_a_role_are_not_counted_as_subagents():
     assert summary.roles["main"].usage.input_tokens == 100
     assert summary.roles["subagent"].usage.input_tokens == 50
     assert summary.models[0].roles == ("main", "subagent")
+
+
+def test_a_missing_prices_file_is_reported_once_and_the_turns_go_on(model_server, make_session,
+                                                                    tmp_path):
+    missing = tmp_path / "prices.yaml"
+    session = make_session(model_server, GOOSE_MODEL="gpt-test", GOOSE_NB_PRICES=str(missing))
+    events: list = []
+    session.subscribe(events.append)
+    model_server.queue(openai_reply("one"), openai_reply("two"))
+    assert session.ask("first").status == "ok"
+    assert session.ask("second").status == "ok"
+    warnings = [e for e in events if isinstance(e, Notice) and e.level == "warning"]
+    assert [w.text for w in warnings] == [
+        f"costs are not shown: GOOSE_NB_PRICES: {missing} does not exist; create it or "
+        "unset GOOSE_NB_PRICES"]
+    # once the file exists, a reload prices the turns
+    missing.write_text("openai/gpt-test: {input: 1.0, output: 2.0}\n")
+    session.reload()
+    model_server.queue(openai_reply("three"))
+    record = session.ask("third")
+    usage = record.steps[0].usage
+    assert usage.output_tokens > 0
+    assert session.turn_cost(record) == pytest.approx(
+        (usage.input_tokens * 1.0 + usage.output_tokens * 2.0) / 1e6)
+    assert len([e for e in events if isinstance(e, Notice) and e.level == "warning"]) == 1

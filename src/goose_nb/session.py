@@ -123,6 +123,8 @@ class Session:
         self.current_plan: Plan | None = None
         self.plan_questions: list[str] = []
         self._price_book: PriceBook | None = None
+        #: a broken prices file has been reported since the last reload
+        self._prices_warned = False
         self._busy = threading.Lock()
         for name, value in (overrides or {}).items():
             self.set_override(name, value)
@@ -141,6 +143,7 @@ class Session:
             self._config_error = exc
         self.providers.reset()
         self._price_book = None
+        self._prices_warned = False
         scrub_records_with(self.scrub)
         apply_rust_log(os.environ if self._environ is None else self._environ)
         if self._resolved is not None:
@@ -472,10 +475,15 @@ class Session:
         return prompt.strip()
 
     def _prepare_prices(self) -> None:
-        """Load the price table now, on the calling thread, not mid-turn on the loop; a
-        broken prices file only costs the cost figures (``%goose usage`` names it)."""
-        with contextlib.suppress(ConfigError):
+        """Load the price table now, on the calling thread, not mid-turn on the loop. A
+        broken prices file only costs the cost figures: the first turn after each
+        (re)load says so in a warning, and ``%goose usage`` names it every time."""
+        try:
             self.price_book()
+        except ConfigError as exc:
+            if not self._prices_warned:
+                self._prices_warned = True
+                self.emit(Notice(f"costs are not shown: {exc}", "warning"))
 
     def _exclusive(self) -> threading.Lock:
         if self._busy.locked():
