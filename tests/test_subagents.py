@@ -557,6 +557,13 @@ def test_a_list_that_is_not_valid_yaml_is_an_error_not_a_request():
     with pytest.raises(GooseError, match=r"not valid YAML at line 1 .*quote an item"):
         parse_task_list("- Revenue (units × price): the total: per region\n- Another task")
     assert parse_task_list("Use 2 subagents: one for North, one for South") is None
+    # a list after a comment line, and one indented by a tab, are lists too
+    with pytest.raises(GooseError, match=r"not valid YAML at line 2 "):
+        parse_task_list("# the regions\n- North: rows: 3\n- South")
+    with pytest.raises(GooseError, match=r"not valid YAML"):
+        parse_task_list("- North\n\t- South")
+    # a request in words with a bulleted list in it stays a request
+    assert parse_task_list("Do these in parallel:\n- count the rows\n- plot it") is None
 
 
 def test_progress_sends_one_line_per_task_and_a_rate_limited_heading(session, model_server):

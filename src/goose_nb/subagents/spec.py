@@ -93,13 +93,23 @@ class SubagentTask(BaseModel):
             raise ValueError("a task needs a prompt or a recipe")
 
 
+def _looks_like_a_list(body: str) -> bool:
+    """Whether the body's first line that is not blank or a comment is a YAML list item:
+    a broken list is then an error to explain, not a request in words."""
+    for line in body.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return stripped == "-" or stripped.startswith(("- ", "-\t"))
+    return False
+
+
 def parse_task_list(body: str) -> list[SubagentTask] | None:
     """The tasks of a YAML list cell body; None when the body is not a YAML list (it is
     then a natural-language request). A list with a bad item is an error naming it."""
     try:
         data = yaml.safe_load(body)
     except yaml.YAMLError as exc:
-        if body.lstrip().startswith("- "):  # meant as a list: say why it is not one
+        if _looks_like_a_list(body):  # meant as a list: say why it is not one
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
             raise GooseError(f"the task list is not valid YAML{where} "
