@@ -161,6 +161,32 @@ def test_replay_mismatched_prompt_names_step_expected_and_asked(model_server, ma
     assert session.ask(PROMPTS[1]).answer == ANSWERS[1]
 
 
+def test_a_mismatch_late_in_a_long_prompt_shows_where_the_two_differ(make_session, tmp_path):
+    head = "Summarise the quarterly sales table for the board, region by region, " * 2
+    path = tmp_path / "demo.yaml"
+    path.write_text(
+        "scripted: true\ninteractions:\n"
+        f"  - request: {{model: m, last_message: {{role: user, text: '{head}in euros'}}}}\n"
+        "    response: {model: m, text: Done.}\n", encoding="utf-8")
+    with pytest.raises(CassetteError) as info:
+        replay_session(make_session, path).ask(head + "in dollars")
+    message = str(info.value)
+    # both sides are shown from shortly before the first difference, not cut alike at 80
+    assert "region, in euros'" in message and "region, in dollars'" in message, message
+    assert "\n" not in message
+
+
+def test_a_cassette_in_an_unknown_format_says_so(make_session, tmp_path):
+    path = tmp_path / "future.yaml"
+    path.write_text("format: goose_nb-cassette/9\nscripted: false\nsteps: []\n",
+                    encoding="utf-8")
+    with pytest.raises(CassetteError) as info:
+        replay_session(make_session, path).ask("Hi")
+    assert str(info.value) == (
+        f"cassette {path} is in format 'goose_nb-cassette/9', which goose_nb does not read "
+        "(it reads goose_nb-cassette/1); re-record it with GOOSE_NB_RECORD")
+
+
 def test_replay_mismatched_model_names_both_models(model_server, make_session, tmp_path):
     path = tmp_path / "c.yaml"
     record(model_server, make_session, path, GOOSE_MODEL="gpt-recorded")

@@ -85,6 +85,10 @@ def load_cassette(path: str | Path) -> Cassette:
             f"cassette {path} has no 'scripted:' header: recorded cassettes say "
             "'scripted: false', hand-written ones must say 'scripted: true'"
         )
+    if data.get("format", FORMAT) != FORMAT:
+        raise CassetteError(
+            f"cassette {path} is in format {data['format']!r}, which goose_nb does not read "
+            f"(it reads {FORMAT}); re-record it with GOOSE_NB_RECORD")
     try:
         return Cassette.model_validate(data)
     except ValidationError as exc:

@@ -24,12 +24,37 @@ from goose_nb.providers.base import Provider
 _CHUNK = re.compile(r"\S+\s*|\s+")
 
 
-def _short(described: dict[str, Any]) -> str:
+#: characters of a message shown in a mismatch, and of them how many before the first
+#: difference (so two prompts that differ late do not look the same)
+SHOWN_CHARS = 80
+CONTEXT_CHARS = 30
+
+
+def _words(described: dict[str, Any]) -> str:
+    return " ".join(str(described.get("text", "")).split())
+
+
+def _short(described: dict[str, Any], start: int = 0) -> str:
+    """A described message in a line, its text from ``start`` on."""
     role = described.get("role", "?")
     if role == "tool":
         return f"tool results for {', '.join(described.get('tool_call_ids') or ()) or '(none)'}"
-    text = " ".join(str(described.get("text", "")).split())
-    return f"{role}: {text[:80]!r}" + ("…" if len(text) > 80 else "")
+    text = _words(described)
+    shown = text[start : start + SHOWN_CHARS]
+    return (f"{role}: " + ("…" if start else "") + repr(shown)
+            + ("…" if len(text) > start + SHOWN_CHARS else ""))
+
+
+def _mismatch(expected: dict[str, Any], asked: dict[str, Any]) -> tuple[str, str]:
+    """The two messages as a person should compare them: texts of the same role are shown
+    from a little before the first character where they differ."""
+    start = 0
+    if expected.get("role") == asked.get("role") != "tool":
+        one, other = _words(expected), _words(asked)
+        same = next((i for i, (a, b) in enumerate(zip(one, other, strict=False)) if a != b),
+                    min(len(one), len(other)))
+        start = max(0, same - CONTEXT_CHARS)
+    return _short(expected, start), _short(asked, start)
 
 
 class ReplayProvider(Provider):
@@ -85,10 +110,10 @@ class ReplayProvider(Provider):
                       and self._matches(i, request.model, asked)), None)
         if index is None:
             recorded = self.cassette.interactions[self.position].request
+            expected, got = _mismatch(recorded.last_message, asked)
             raise CassetteError(
                 f"cassette {self.path} step {step}: expected model {recorded.model} "
-                f"and last message {_short(recorded.last_message)}, but got model "
-                f"{request.model} and {_short(asked)}"
+                f"and last message {expected}, but got model {request.model} and {got}"
             )
         self._used.add(index)
         while self.position in self._used:
