@@ -19,6 +19,8 @@ from goose_nb.messages import Message, ModelResponse
 from goose_nb.secrets import scrub
 
 FORMAT = "goose_nb-cassette/1"
+#: what to do about a cassette that cannot be read as one
+_FIX = "fix the file, or re-record it with GOOSE_NB_RECORD"
 
 
 class RecordedRequest(BaseModel):
@@ -79,7 +81,9 @@ def load_cassette(path: str | Path) -> Cassette:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark is not None else ""
-        raise CassetteError(f"cassette {path}{line} is not valid YAML") from None
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise CassetteError(f"cassette {path}{line} is not valid YAML ({problem}); {_FIX}"
+                            ) from None
     if not isinstance(data, dict) or "scripted" not in data:
         raise CassetteError(
             f"cassette {path} has no 'scripted:' header: recorded cassettes say "
@@ -94,7 +98,7 @@ def load_cassette(path: str | Path) -> Cassette:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise CassetteError(f"cassette {path}: {where}: {first['msg']}") from None
+        raise CassetteError(f"cassette {path}: {where}: {first['msg']}; {_FIX}") from None
 
 
 def save_cassette(cassette: Cassette, path: str | Path, secrets: list[str]) -> None:
@@ -110,5 +114,15 @@ def save_cassette(cassette: Cassette, path: str | Path, secrets: list[str]) -> N
         target.write_text(header + scrub(text, secrets), encoding="utf-8")
     except OSError as exc:
         raise CassetteError(
-            f"cannot write cassette {target} ({exc.strerror}); check GOOSE_NB_RECORD"
+            f"cannot write cassette {target} ({_write_problem(target, exc)}); check "
+            "GOOSE_NB_RECORD"
         ) from None
+
+
+def _write_problem(target: Path, exc: OSError) -> str:
+    """Why ``target`` cannot be written, in the user's terms: a file where the path needs
+    a folder makes ``mkdir`` say "File exists", which names neither."""
+    blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        return f"{blocking} is a file, not a folder"
+    return exc.strerror or type(exc).__name__

@@ -209,13 +209,16 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of KEY: value at the top level")
+        raise ConfigError(f"{path}: expected a mapping of KEY: value at the top level, got "
+                          f"{type(data).__name__}; fix the file or set GOOSE_CONFIG_PATH")
     return data
 
 
-def coerce(key: Key, value: Any, source: Source) -> Any:
+def coerce(key: Key, value: Any, source: Source, *, origin: str | None = None) -> Any:
     """Turn a raw value (a string from the environment, anything from YAML) into the
-    field's type, or raise a one-line ``ConfigError`` that never echoes a secret."""
+    field's type, or raise a one-line ``ConfigError`` that never echoes a secret.
+    ``origin`` is where the error says the value came from, if not ``source``: the file
+    a config.yaml value was read from, since GOOSE_CONFIG_PATH may name any file."""
     if value is None:
         return None
     if isinstance(value, SecretStr):
@@ -227,7 +230,8 @@ def coerce(key: Key, value: Any, source: Source) -> Any:
     # what an error message echoes: the value on one line, unless it looks like an API key;
     # a URL with its userinfo masked
     shown = scrub(mask_url(text) if key.kind == "url" else text)
-    bad = f"{key.name}={shown if shown.isprintable() else repr(shown)} (from {source})"
+    bad = (f"{key.name}={shown if shown.isprintable() else repr(shown)} "
+           f"(from {origin or source})")
     if key.kind == "int":
         if isinstance(value, bool) or not _INTEGER.fullmatch(text):
             raise ConfigError(f"{bad} is not valid: expected a whole number >= {key.minimum}")
@@ -314,7 +318,8 @@ def resolve_settings(
             raw = layer.get(key.name)
             if raw is None or str(raw).strip() == "":
                 continue
-            values[key.field] = coerce(key, raw, source)
+            origin = str(path) if source == "config.yaml" else None
+            values[key.field] = coerce(key, raw, source, origin=origin)
             sources[key.field] = source
             break
     return ResolvedSettings(Settings(**values), sources)

@@ -107,6 +107,9 @@ def load_user_prices(path: str | Path) -> dict[str, Price]:
         raise ConfigError(
             f"GOOSE_NB_PRICES: {path} does not exist; create it or unset GOOSE_NB_PRICES"
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"GOOSE_NB_PRICES: {path} is not UTF-8 text (byte {exc.start}); "
+                          "save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"GOOSE_NB_PRICES: cannot read {path}: {exc.strerror}") from None
     loader = yaml.SafeLoader(text)

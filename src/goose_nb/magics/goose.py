@@ -152,7 +152,7 @@ class GooseMagics(Magics):
         changed: list[str] = []
         for arg in args:
             name, sep, value = arg.partition("=")
-            if not sep:
+            if not sep or not name.strip():
                 raise UsageError(f"expected KEY=VALUE, got {arg!r} (e.g. GOOSE_MODEL=gpt-4o)")
             session.set_override(name.strip(), value.strip())
             changed.append(name.strip().upper())

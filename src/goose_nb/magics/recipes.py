@@ -27,10 +27,15 @@ DEFAULT_PROMPT = "Carry out the instructions."
 
 
 def parse_params(words: list[str]) -> dict[str, str]:
-    """``key=value`` words as a mapping; anything else is a one-line usage error."""
+    """``key=value`` words as a mapping; anything else is a one-line usage error. A word
+    like ``--flag`` is called a flag, which ``run`` has none of, rather than a parameter
+    without a value."""
     params: dict[str, str] = {}
     for word in words:
         key, sep, value = word.partition("=")
+        if key.startswith("-"):
+            raise UsageError(f"unknown flag {key!r}: %goose_recipe run takes no flags; give "
+                             "the recipe's parameters as key=value (e.g. variable=df)")
         if not sep or not key.strip():
             raise UsageError(f"expected key=value, got {word!r} (e.g. variable=df)")
         params[key.strip()] = value

@@ -25,7 +25,7 @@ from goose_nb.agent.turns import PrivateConversation, TurnOptions
 from goose_nb.errors import GooseError
 from goose_nb.events import SubagentFinished, SubagentStarted
 from goose_nb.recipes import load_recipe
-from goose_nb.subagents.spec import Mode, SubagentTask
+from goose_nb.subagents.spec import Mode, SubagentTask, parse_duration, task_from
 from goose_nb.subagents.summary import ExecutionSummary, SubagentSummary, TaskResult, TaskStatus
 from goose_nb.tools.namespaces import CopyOnReadNamespace
 
@@ -62,10 +62,9 @@ class RunLimits:
 
 
 def as_tasks(tasks: Sequence[SubagentTask | str | Mapping[str, Any]]) -> list[SubagentTask]:
-    """Tasks from prompt strings, task mappings or ``SubagentTask`` objects."""
-    parsed = [t if isinstance(t, SubagentTask) else
-              SubagentTask(prompt=t) if isinstance(t, str) else SubagentTask(**t)
-              for t in tasks]
+    """Tasks from prompt strings, task mappings or ``SubagentTask`` objects; a bad one is a
+    one-line ``GooseError`` naming it."""
+    parsed = [task_from(task, index) for index, task in enumerate(tasks, start=1)]
     if not parsed:
         raise GooseError("no subagent tasks given")
     return parsed
@@ -75,10 +74,23 @@ def subagent_limits(
     settings: Settings, mode: Mode, timeout: float | None = None, max_turns: int | None = None,
     max_concurrency: int | None = None,
 ) -> RunLimits:
-    """A run's limits: the given ones, else the GOOSE_SUBAGENT_* settings."""
-    return RunLimits(mode=mode, timeout=timeout or float(settings.subagent_timeout),
-                     max_turns=max_turns or settings.subagent_max_turns,
-                     max_concurrency=max_concurrency or settings.subagent_max_concurrency)
+    """A run's limits: the given ones, checked, else the GOOSE_SUBAGENT_* settings. A bad
+    one is a one-line error before anything starts, not a run whose every task fails
+    ("timed out after -5 s") or that runs nothing at once."""
+    return RunLimits(
+        mode=mode,
+        timeout=float(settings.subagent_timeout) if timeout is None else parse_duration(timeout),
+        max_turns=settings.subagent_max_turns if max_turns is None
+        else _at_least_one("max_turns", max_turns),
+        max_concurrency=settings.subagent_max_concurrency if max_concurrency is None
+        else _at_least_one("max_concurrency", max_concurrency))
+
+
+def _at_least_one(name: str, value: Any) -> int:
+    """A count given for a run's limit: a whole number of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise GooseError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return value
 
 
 def task_ids(tasks: list[SubagentTask]) -> list[str]:

@@ -9,6 +9,7 @@ each to 5 turns"), as Goose users are used to saying them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import yaml
@@ -118,17 +119,30 @@ def parse_task_list(body: str) -> list[SubagentTask] | None:
         return None
     if not isinstance(data, list):
         return None
-    tasks = []
-    for index, item in enumerate(data, start=1):
-        try:
-            task = SubagentTask(prompt=item) if isinstance(item, str) else \
-                SubagentTask.model_validate(item)
-        except (ValidationError, ValueError) as exc:
-            reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-            raise GooseError(f"task {index} of the list is not valid: {reason}; give a prompt "
-                             "string, or a mapping with prompt/recipe/params/timeout/"
-                             "max_turns/id") from None
-        tasks.append(task)
+    tasks = [task_from(item, index) for index, item in enumerate(data, start=1)]
     if not tasks:
         raise GooseError("the task list is empty: give one task per item")
     return tasks
+
+
+def task_from(item: Any, index: int) -> SubagentTask:
+    """Task ``index`` (from 1) of a list, given as a prompt string, a mapping or a
+    ``SubagentTask``; a bad one is a one-line error naming it and its field (pydantic's
+    own message is several lines), from a cell's YAML list and the API alike."""
+    if isinstance(item, SubagentTask):
+        return item
+    try:
+        if isinstance(item, str):
+            return SubagentTask(prompt=item)
+        return SubagentTask.model_validate(dict(item) if isinstance(item, Mapping) else item)
+    except (ValidationError, ValueError) as exc:
+        if isinstance(exc, ValidationError):
+            error = exc.errors()[0]
+            field = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")  # a validator's own words
+            reason = f"{field}: {message}" if field else message
+        else:
+            reason = str(exc)
+        raise GooseError(f"task {index} of the list is not valid: {reason}; give a prompt "
+                         "string, or a mapping with prompt/recipe/params/timeout/"
+                         "max_turns/id") from None
