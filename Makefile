@@ -70,6 +70,7 @@ test-live: $(STAMP) $(LIVE_STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/stream_overhead.py
 	$(BIN)/python benchmarks/lead_worker_cost.py
+	$(BIN)/python benchmarks/subagent_namespace.py
 
 clean:
 	rm -rf $(VENV) .nox output build src/*.egg-info
