@@ -735,10 +735,10 @@ def test_recording_to_an_unwritable_path_names_the_setting(
     (tmp_path / "plain.txt").write_text("not a folder", encoding="utf-8")
     path = tmp_path / target
     runs(shell, line.format(target=path))
-    server.queue(openai_reply("recorded?"))
     result, output = run(shell, "%%goose\nhello")
     one_line_usage_error(result, output, f"cannot write cassette {path} "
                          f"({reason.format(tmp=tmp_path)}); check GOOSE_NB_RECORD")
+    assert server.requests == []  # refused before the model was asked: no answer lost
     runs(shell, "%goose record off")
     cell_answers(shell, server)
 

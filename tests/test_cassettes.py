@@ -94,6 +94,7 @@ def test_recording_to_an_unwritable_path_names_the_variable(model_server, make_s
     with pytest.raises(CassetteError, match="GOOSE_NB_RECORD"):
         session.ask("hello")
     assert session.history == []
+    assert model_server.requests == []  # refused before the model was asked (and paid)
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])

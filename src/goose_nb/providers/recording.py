@@ -30,6 +30,9 @@ class CassetteRecorder:
         self.secrets = secrets
         started = datetime.now(timezone.utc).strftime("%Y-%m-%d")
         self.cassette = Cassette(scripted=False, note=f"recorded by goose_nb on {started}")
+        # written at once, empty: a path that cannot be written fails before the first
+        # model call, not after it, when its answer (and its tokens) would be lost
+        save_cassette(self.cassette, self.path, self.secrets)
 
     def add(self, interaction: Interaction) -> None:
         self.cassette.interactions.append(interaction)
