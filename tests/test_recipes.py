@@ -539,8 +539,15 @@ def test_an_explicit_path_is_used_as_is(places, tmp_path):
     assert load_recipe(str(elsewhere)).title == "elsewhere"
     assert load_recipe(elsewhere).title == "elsewhere"
     assert load_recipe("./recipes/r").title == "in recipes"
-    with pytest.raises(RecipeError, match=r"no recipe file at \./nope/r"):
+    with pytest.raises(RecipeError, match=r"^no recipe file at \./nope/r \(the folder .*nope "
+                                          r"does not exist\)$"):
         load_recipe("./nope/r")
+    with pytest.raises(RecipeError, match=r"^no recipe file at \./recipes/gone\.yaml \(no such "
+                                          r"file\)$"):
+        load_recipe("./recipes/gone.yaml")
+    with pytest.raises(RecipeError, match=r"\(tried \./recipes/gone and \./recipes/gone\.yaml, "
+                                          r"\.yml, \.json\)$"):
+        load_recipe("./recipes/gone")
 
 
 def test_the_not_found_message_says_where_it_looked(places):

@@ -61,6 +61,16 @@ def _candidates(base: Path) -> list[Path]:
     return [base, *(base.with_name(base.name + suffix) for suffix in RECIPE_SUFFIXES)]
 
 
+def _not_found(path: Path, name: str) -> str:
+    """Why a recipe path found nothing, in the fewest words: a folder that is missing,
+    else the names tried (the suffixes only when the name has none)."""
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist"
+    if path.suffix in RECIPE_SUFFIXES:
+        return "no such file"
+    return f"tried {name} and {name}.yaml, .yml, .json"
+
+
 def looks_like_path(name: str) -> bool:
     """A name with a folder in it (``recipes/x``, ``./x.yaml``, ``~/x``) is a path."""
     return "/" in name or os.sep in name or name.startswith("~") or Path(name).is_absolute()
@@ -79,8 +89,7 @@ def find_recipe(name_or_path: str, recipe_path: str | None = None, *,
         path = path if path.is_absolute() else cwd / path
         found = next((p for p in _candidates(path) if p.is_file()), None)
         if found is None:
-            raise RecipeError(f"no recipe file at {name} (tried {name} and {name}.yaml, "
-                              ".yml, .json)")
+            raise RecipeError(f"no recipe file at {name} ({_not_found(path, name)})")
         return found, RecipeFolder(found.parent, "path")
     folders = search_folders(recipe_path, cwd=cwd, home=home)
     for folder in folders:
