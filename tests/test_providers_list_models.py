@@ -18,7 +18,13 @@ import pytest
 from conftest import ANTHROPIC_KEY, OPENAI_KEY, closed_port_url, settings_for
 from model_server import Reply
 
-from goose_nb.cassette import Cassette, Interaction, RecordedRequest, save_cassette
+from goose_nb.cassette import (
+    Cassette,
+    Interaction,
+    RecordedRequest,
+    load_cassette,
+    save_cassette,
+)
 from goose_nb.config import Settings
 from goose_nb.messages import ModelResponse
 from goose_nb.providers.recording import CassetteRecorder, RecordingProvider
@@ -141,7 +147,9 @@ def test_recording_provider_passes_the_list_through(model_server, tmp_path):
             return await RecordingProvider(inner, recorder).list_models()
 
     assert asyncio.run(go()) == ["qwen3:latest", "llama3.2:3b"]
-    assert not (tmp_path / "rec.yaml").exists()  # listing models is not a model call
+    # listing models is not a model call: the cassette (written when recording began)
+    # records none
+    assert load_cassette(tmp_path / "rec.yaml").interactions == []
 
 
 BAD_REPLIES = {
