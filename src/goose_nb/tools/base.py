@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from goose_nb.failures import Failure
 from goose_nb.messages import ToolSpec
@@ -66,10 +66,30 @@ class Tool(Generic[Args]):
     #: for a read-only tool, the calls that still need approval in ``smart_approve``
     #: (``read_file`` outside the workspace)
     asks: Callable[[Args, ToolContext], bool] | None = None
+    #: the JSON schema the model is shown, when it is not ``arguments``'s own: an
+    #: extension's tool, whose server gives its schema (and checks the arguments itself)
+    parameters: Mapping[str, Any] | None = None
 
     def spec(self) -> ToolSpec:
         """What the model is shown: built once per tool (every step sends it)."""
+        if self.parameters is not None:
+            return ToolSpec(name=self.name, description=self.description,
+                            parameters=dict(self.parameters))
         return _tool_spec(self.name, self.description, self.arguments)
+
+
+class AnyArguments(BaseModel):
+    """The arguments of a tool whose schema is not ours (``Tool.parameters``): any JSON
+    object, passed on as it came."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Toolset(Protocol):
+    """Tools that exist only once something has started: an extension's, listed by its
+    server when the first turn that offers tools starts it."""
+
+    async def tools(self) -> Sequence[Tool[Any]]: ...
 
 
 @functools.lru_cache(maxsize=1024)

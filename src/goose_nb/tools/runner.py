@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from goose_nb.config import ApprovalMode
 from goose_nb.failures import Failure
 from goose_nb.messages import ToolCall, ToolResult, ToolSpec
-from goose_nb.tools.base import Tool, ToolContext, ToolOutcome
+from goose_nb.tools.base import Tool, ToolContext, ToolOutcome, Toolset
 
 logger = logging.getLogger("goose_nb.tools")
 
@@ -62,13 +62,26 @@ class ToolRunner:
         mode: ApprovalMode,
         approver: Approver,
         refused: Mapping[str, str] | None = None,
+        toolsets: Sequence[Toolset] = (),
     ) -> None:
         self.tools = {tool.name: tool for tool in tools}
+        self._toolsets = list(toolsets)
         #: tools that exist elsewhere but not here, and why (subagents cannot spawn)
         self.refused = dict(refused or {})
         self.context = context
         self.mode = mode
         self.approver = approver
+
+    async def prepare(self) -> None:
+        """Add the tools of the toolsets (starting the extensions they need); a name that
+        is taken already keeps its tool. Nothing starts in ``chat`` mode, which offers no
+        tools at all."""
+        toolsets, self._toolsets = self._toolsets, []
+        if self.mode == "chat":
+            return
+        for toolset in toolsets:
+            for tool in await toolset.tools():
+                self.tools.setdefault(tool.name, tool)
 
     def specs(self) -> list[ToolSpec]:
         """What the model is offered: nothing at all in ``chat`` mode."""
