@@ -36,9 +36,24 @@ demo: $(STAMP)
 	@echo "==> running the demo notebooks offline (replayed cassettes) into output/"
 	$(BIN)/python scripts/execute_notebooks.py $(NOTEBOOKS) --output-dir output
 
-test: $(STAMP) lint
+# A real MCP server from npm for the extension tests, run with npx as a Goose user runs it;
+# installed once per machine outside the clone (npm with it, from Debian, when missing)
+MCP_NPM_DIR ?= $(HOME)/.cache/goose_nb/mcp-npm
+MCP_NPM_SERVER := @modelcontextprotocol/server-everything@2026.8.31
+MCP_NPM_STAMP := $(MCP_NPM_DIR)/.installed-stamp-2026.8.31
+
+$(MCP_NPM_STAMP):
+	@if ! command -v npm >/dev/null; then \
+		echo "==> installing Debian's npm (for the MCP server the extension tests run)"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y npm; \
+	fi
+	@echo "==> installing $(MCP_NPM_SERVER) into $(MCP_NPM_DIR)"
+	npm install --silent --no-audit --no-fund --prefix $(MCP_NPM_DIR) $(MCP_NPM_SERVER)
+	@touch $(MCP_NPM_STAMP)
+
+test: $(STAMP) lint $(MCP_NPM_STAMP)
 	@echo "==> running the test suite"
-	$(BIN)/python -m pytest
+	GOOSE_NB_MCP_NPM_DIR=$(MCP_NPM_DIR) $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	@echo "==> ruff, mypy, and the import layers (import-linter)"

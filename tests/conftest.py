@@ -95,15 +95,16 @@ def make_session(tmp_path: Path) -> Iterator[Callable[..., Session]]:
     """Build a Session whose environment points every provider at ``server``.
 
     ``make_session(server, "openai", GOOSE_MODEL="x")``: the environment is only what is
-    given here (never the process's), config.yaml is a file that does not exist, retries
-    are fast. Both test API keys are set unless a keyword sets them to ``None``; any
-    keyword set to ``None`` removes that variable. ``provider=None`` leaves
-    ``GOOSE_PROVIDER`` unset (auto-detection).
+    given here (never the process's), config.yaml is a file that does not exist (unless
+    ``config`` gives its text), retries are fast. Both test API keys are set unless a
+    keyword sets them to ``None``; any keyword set to ``None`` removes that variable.
+    ``provider=None`` leaves ``GOOSE_PROVIDER`` unset (auto-detection).
     """
     sessions: list[Session] = []
 
     def build(server: ModelServer | None = None, provider: str | None = "openai",
-              *, retry: RetryPolicy = FAST_RETRY, **env: str | None) -> Session:
+              *, retry: RetryPolicy = FAST_RETRY, config: str | None = None,
+              **env: str | None) -> Session:
         environ: dict[str, str | None] = {
             "OPENAI_API_KEY": OPENAI_KEY,
             "ANTHROPIC_API_KEY": ANTHROPIC_KEY,
@@ -117,8 +118,11 @@ def make_session(tmp_path: Path) -> Iterator[Callable[..., Session]]:
                            OLLAMA_HOST=server.url)
         environ.update(env)
         clean = {name: value for name, value in environ.items() if value is not None}
-        session = Session(environ=clean, config_path=tmp_path / "no-such-config.yaml",
-                          retry=retry)
+        config_path = tmp_path / "no-such-config.yaml"
+        if config is not None:
+            config_path = tmp_path / "config.yaml"
+            config_path.write_text(config, encoding="utf-8")
+        session = Session(environ=clean, config_path=config_path, retry=retry)
         sessions.append(session)
         return session
 

@@ -291,6 +291,10 @@ class ResolvedSettings:
 
     settings: Settings
     sources: Mapping[str, Source]
+    #: config.yaml's ``extensions:`` map as Goose writes it (read by goose_nb.extensions)
+    extensions: Any = None
+    #: the config file that was read
+    path: Path | None = None
 
 
 def resolve_settings(
@@ -306,10 +310,11 @@ def resolve_settings(
         path = Path(config_path).expanduser()
     else:
         path = default_config_path(environ)
+    config_file = read_config_file(path)
     layers: list[tuple[Source, Mapping[str, Any]]] = [
         ("notebook", overrides or {}),
         ("environment", environ),
-        ("config.yaml", read_config_file(path)),
+        ("config.yaml", config_file),
     ]
     values: dict[str, Any] = {}
     sources: dict[str, Source] = {key.field: "default" for key in KEYS}
@@ -322,7 +327,7 @@ def resolve_settings(
             values[key.field] = coerce(key, raw, source, origin=origin)
             sources[key.field] = source
             break
-    return ResolvedSettings(Settings(**values), sources)
+    return ResolvedSettings(Settings(**values), sources, config_file.get("extensions"), path)
 
 
 def mask_secret(secret: SecretStr | None) -> str:

@@ -14,6 +14,7 @@ Every message is one line and never contains a secret; the magics turn these int
     - CassetteError - a replay does not match its cassette
   + TurnInterrupted - the user interrupted the kernel
   + RecipeError - a recipe cannot be found, loaded, validated or rendered
+  + ExtensionError - an extension (an MCP server) cannot be configured, started or used
 """
 
 from __future__ import annotations
@@ -68,3 +69,8 @@ class TurnInterrupted(GooseError):
 class RecipeError(GooseError):
     """A recipe cannot be found, loaded, validated or rendered (names the file and, for
     YAML, the line)."""
+
+
+class ExtensionError(GooseError):
+    """An extension cannot be configured, started or used (names the extension, what
+    happened and, for a server that wrote any, the tail of its stderr)."""

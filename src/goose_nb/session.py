@@ -126,6 +126,12 @@ class Session:
         #: a broken prices file has been reported since the last reload
         self._prices_warned = False
         self._busy = threading.Lock()
+        from goose_nb.extensions import Extensions
+
+        #: the MCP servers of config.yaml's ``extensions:`` and of the notebook
+        self.extensions = Extensions(
+            environ=lambda: os.environ if self._environ is None else self._environ,
+            scrub=self.scrub, report=lambda text: self.emit(Notice(text, "warning")))
         for name, value in (overrides or {}).items():
             self.set_override(name, value)
         self.reload()
@@ -148,6 +154,13 @@ class Session:
         apply_rust_log(os.environ if self._environ is None else self._environ)
         if self._resolved is not None:
             self._configure_policy(self._resolved.settings)
+            self._configure_extensions(self._resolved)
+
+    def _configure_extensions(self, resolved: ResolvedSettings) -> None:
+        from goose_nb.extensions import read_extensions
+
+        where = str(resolved.path) if resolved.path is not None else "config.yaml"
+        self.extensions.configure(*read_extensions(resolved.extensions, where=where))
 
     def _configure_policy(self, settings: Settings) -> None:
         """Lead/worker is on exactly when GOOSE_LEAD_MODEL is set; live changes of its
@@ -171,9 +184,10 @@ class Session:
 
     def secrets(self) -> list[str]:
         """Every secret known now: the settings' (keys, host URLs, secret-named variables
-        of the session's environment) and the process environment's, which a tool can
-        print. Never raises: with a configuration error, what the environments hold."""
-        found = environment_secrets(os.environ)
+        of the session's environment), the extensions' (their envs, env_keys, headers) and
+        the process environment's, which a tool can print. Never raises: with a
+        configuration error, what the environments hold."""
+        found = environment_secrets(os.environ) + self.extensions.secrets()
         if self._resolved is not None:
             return found + self._resolved.settings.secrets(self._environ)
         environ = os.environ if self._environ is None else self._environ
@@ -323,7 +337,8 @@ class Session:
                               else self.started_in)
         approver = self.approver or input_approver(self.runtime.call_in_main)
         tools = [*BUILTIN_TOOLS, *extra_tools] if builtins else list(extra_tools)
-        return ToolRunner(tools, context, self.settings.mode, approver, refused)
+        return ToolRunner(tools, context, self.settings.mode, approver, refused,
+                          toolsets=[self.extensions] if builtins else [])
 
     def main_tool_runner(self) -> ToolRunner:
         """The main agent's tools: the builtins, and with ``ALPHA_FEATURES`` on the subagent
@@ -492,13 +507,21 @@ class Session:
 
     def close(self) -> None:
         """Close the HTTP client and stop the background loop; both restart on next use."""
+        self._stop_extensions()
         if self.providers.connected:
             self.runtime.run(self.providers.aclose())
         self.providers.reset()
         self.runtime.close()
 
+    def _stop_extensions(self) -> None:
+        """Stop the extensions' servers (they start again when a turn needs them)."""
+        if self.extensions.started:
+            self.runtime.run(self.extensions.stop_all())
+
     def reset(self) -> None:
-        """Forget the conversation, turns, events and usage; keep settings and providers."""
+        """Forget the conversation, turns, events and usage, and stop the extensions' servers;
+        keep settings and providers."""
+        self._stop_extensions()
         self.history.clear()
         self.context_digest = ""
         self.current_plan, self.plan_questions = None, []

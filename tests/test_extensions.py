@@ -1,0 +1,330 @@
+"""Extensions: real MCP servers as the agent's tools, configured as Goose writes config.yaml.
+
+The servers are real: ``mcp-server-time`` from PyPI (a test dependency, run as its console
+script, as ``uvx mcp-server-time`` would), ``@modelcontextprotocol/server-everything`` from
+npm run with ``npx`` (installed by ``make test`` into ``GOOSE_NB_MCP_NPM_DIR``), and
+``tests/mcp_stub.py``, written with the SDK, for crashes, hangs and slow calls. The model
+is the local server, scripted to call the extension's tools; what it is sent next is what
+the servers really answered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import OPENAI_KEY, register_goose, run_cell
+from IPython.core.error import UsageError
+from model_server import ReceivedRequest, Reply, openai_reply
+from test_subagents import tool_contents
+
+from goose_nb.events import Notice, StepFailed
+from goose_nb.session import Session
+from goose_nb.tools.runner import Approval
+
+STUB = Path(__file__).with_name("mcp_stub.py")
+TIME_SERVER = Path(sys.executable).with_name("mcp-server-time")
+NPM_DIR = os.environ.get("GOOSE_NB_MCP_NPM_DIR", "")
+
+
+def stdio_entry(name: str, cmd: str, args: list[str] = (), timeout: int = 30,  # type: ignore[assignment]
+                **fields: Any) -> str:
+    """One ``extensions:`` entry, every field as Goose writes it (nulls included)."""
+    entry = {"enabled": True, "type": "stdio", "name": name, "cmd": cmd, "args": list(args),
+             "envs": {}, "env_keys": [], "timeout": timeout, "bundled": None,
+             "description": None, **fields}
+    return f"  {name}: {json.dumps(entry)}\n"
+
+
+def config(*entries: str) -> str:
+    return "GOOSE_MODEL: gpt-test\nextensions:\n" + "".join(entries)
+
+
+def calls(*steps: tuple[str, dict[str, Any]], answer: str = "done") -> Callable[..., Reply]:
+    """The model calls each tool in turn, one per step of the turn, then answers
+    ``answer``."""
+    def respond(request: ReceivedRequest) -> Reply:
+        messages = request.json["messages"]
+        last_prompt = max(i for i, m in enumerate(messages) if m["role"] == "user")
+        done = sum(m["role"] == "assistant" for m in messages[last_prompt:])
+        if done < len(steps):
+            name, arguments = steps[done]
+            return openai_reply(tool_calls=[(f"c{done}", name, json.dumps(arguments))])
+        return openai_reply(answer)
+    return respond
+
+
+def offered(request: ReceivedRequest) -> dict[str, dict[str, Any]]:
+    return {tool["function"]["name"]: tool["function"] for tool in request.json["tools"]}
+
+
+def warnings(session: Session) -> list[str]:
+    return [e.text for e in session.events if isinstance(e, Notice) and e.level == "warning"]
+
+
+# a real server from PyPI ------------------------------------------------------------------
+
+
+def test_a_goose_config_with_a_stdio_extension_offers_and_runs_its_tools(model_server,
+                                                                        make_session):
+    session = make_session(model_server, config=config(stdio_entry("time", str(TIME_SERVER))))
+    model_server.responder = calls(("time__get_current_time", {"timezone": "Europe/Paris"}))
+    record = session.ask("What time is it in Paris?")
+    assert record.status == "ok" and record.answer == "done"
+    first, second = model_server.requests
+    tools = offered(first)
+    assert {"time__get_current_time", "time__convert_time", "python"} <= set(tools)
+    # the server's own schema, as it listed it
+    assert tools["time__get_current_time"]["parameters"]["required"] == ["timezone"]
+    result = json.loads(tool_contents(second)[-1])
+    assert result["timezone"] == "Europe/Paris" and result["datetime"][:4].isdigit()
+    rows = {row.name: row for row in session.extensions.rows()}
+    assert rows["time"].status == "running" and rows["time"].origin == "config.yaml"
+    assert "time__convert_time" in rows["time"].tools
+
+
+def test_a_tool_error_is_a_failed_step_and_comes_back_as_an_error(model_server, make_session):
+    session = make_session(model_server, config=config(stdio_entry("time", str(TIME_SERVER))))
+    model_server.responder = calls(("time__get_current_time", {"timezone": "Nowhere/Atlantis"}))
+    record = session.ask("What time is it in Atlantis?")
+    assert record.status == "ok"
+    assert "Invalid timezone" in tool_contents(model_server.requests[1])[-1]
+    failed = [e for e in session.events if isinstance(e, StepFailed)]
+    assert [(e.kind, e.detail) for e in failed] == [("tool_error", "time__get_current_time")]
+
+
+def test_arguments_that_break_the_servers_schema_are_refused_before_the_call(model_server,
+                                                                           make_session):
+    session = make_session(model_server, config=config(stdio_entry("time", str(TIME_SERVER))))
+    model_server.responder = calls(("time__get_current_time", {"zone": "Europe/Paris"}))
+    session.ask("What time is it?")
+    content = tool_contents(model_server.requests[1])[-1]
+    assert content.startswith("invalid arguments for time__get_current_time: arguments: "
+                              "'timezone' is a required property")
+    failed = [e for e in session.events if isinstance(e, StepFailed)]
+    assert [e.kind for e in failed] == ["bad_arguments"]
+
+
+def test_a_disabled_extension_is_neither_started_nor_offered(model_server, make_session):
+    session = make_session(model_server, config=config(
+        stdio_entry("time", str(TIME_SERVER), enabled=False)))
+    model_server.queue(openai_reply("no tools needed"))
+    session.ask("hello")
+    assert not any(name.startswith("time__") for name in offered(model_server.requests[0]))
+    assert [(r.name, r.enabled, r.status) for r in session.extensions.rows()] == [
+        ("time", False, "not started")]
+
+
+# approval -------------------------------------------------------------------------------
+
+
+def test_smart_approve_runs_a_read_only_tool_and_asks_for_the_others(model_server,
+                                                                    make_session):
+    session = make_session(model_server, GOOSE_MODE="smart_approve",
+                           config=config(stdio_entry("stub", sys.executable, [str(STUB)])))
+    asked: list[str] = []
+
+    async def approver(tool, call) -> Approval:
+        asked.append(call.name)
+        return Approval(False)
+
+    session.approver = approver
+    model_server.responder = calls(("stub__count", {}), ("stub__write_note", {"text": "x"}))
+    session.ask("count, then write a note")
+    assert asked == ["stub__write_note"]  # count is marked read-only by the server
+    first, declined = tool_contents(model_server.requests[2])
+    assert first.startswith("call 1 in process")
+    assert "declined" in declined
+
+
+# servers that fail --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "timeout", "expected"), [
+    (["--fail-at-start"], 20, "could not start"),
+    (["--hang-at-start"], 1, "did not start within 1 s (its timeout)"),
+], ids=["exits-at-start", "hangs-at-start"])
+def test_a_server_that_cannot_start_is_one_line_and_the_turn_goes_on(model_server,
+                                                                   make_session, args,
+                                                                   timeout, expected):
+    session = make_session(model_server, config=config(
+        stdio_entry("db", sys.executable, [str(STUB), *args], timeout=timeout)))
+    model_server.queue(openai_reply("answered without it"))
+    record = session.ask("hello")
+    assert record.status == "ok" and record.answer == "answered without it"
+    assert not any(name.startswith("db__") for name in offered(model_server.requests[0]))
+    [warning] = warnings(session)
+    assert warning.startswith(f"extension db: {expected}") and "\n" not in warning
+    assert warning.endswith("; this turn goes on without it")
+    if args == ["--fail-at-start"]:  # what the server said is quoted
+        assert "its stderr ends: stub: cannot open the database at /nowhere/db.sqlite" in warning
+    # not tried again on the next turn (the user enables it again to retry)
+    model_server.queue(openai_reply("again"))
+    session.ask("hello again")
+    assert len(warnings(session)) == 1
+    assert session.extensions.rows()[0].status.startswith(f"failed: {expected}")
+
+
+def test_a_server_that_crashes_is_reported_and_restarted_once(model_server, make_session):
+    session = make_session(model_server, config=config(
+        stdio_entry("stub", sys.executable, [str(STUB)])))
+    model_server.responder = calls(("stub__count", {}), ("stub__crash", {}))
+    session.ask("count, then crash")
+    crashed = tool_contents(model_server.requests[2])[-1]
+    assert crashed.startswith("extension stub: stopped unexpectedly")
+    assert "stub: crashing on purpose" in crashed  # its stderr tail
+    assert session.extensions.rows()[0].status.startswith("failed: stopped unexpectedly")
+    # the next turn restarts it: a new process, counting from 1 again
+    model_server.responder = calls(("stub__count", {}))
+    record = session.ask("count again")
+    assert record.status == "ok"
+    assert tool_contents(model_server.requests[-1])[-1].startswith("call 1 in process")
+    assert any(w.startswith("extension stub stopped unexpectedly") and
+               w.endswith("restarting it") for w in warnings(session))
+
+
+def test_a_call_that_outlasts_the_timeout_is_an_error_result(model_server, make_session):
+    # one timeout bounds the start and each call, as in Goose: long enough for the stub to
+    # start on a loaded machine, far shorter than the sleep
+    session = make_session(model_server, config=config(
+        stdio_entry("stub", sys.executable, [str(STUB)], timeout=4)))
+    model_server.responder = calls(("stub__sleep", {"seconds": 60}))
+    record = session.ask("sleep")
+    assert record.status == "ok"
+    assert tool_contents(model_server.requests[1])[-1] == (
+        "extension stub: sleep did not answer within 4 s (its timeout)")
+    failed = [e for e in session.events if isinstance(e, StepFailed)]
+    assert [e.kind for e in failed] == ["tool_error"]
+
+
+def test_a_huge_result_is_capped_for_the_model(model_server, make_session):
+    session = make_session(model_server, config=config(
+        stdio_entry("stub", sys.executable, [str(STUB)])))
+    model_server.responder = calls(("stub__huge", {"size": 5_000_000}))
+    session.ask("huge")
+    content = tool_contents(model_server.requests[1])[-1]
+    assert len(content) < 21_000 and "characters left out" in content
+
+
+def test_reset_stops_the_servers_and_the_next_turn_starts_them_again(model_server,
+                                                                     make_session):
+    session = make_session(model_server, config=config(
+        stdio_entry("stub", sys.executable, [str(STUB)])))
+    model_server.responder = calls(("stub__count", {}))
+    session.ask("count")
+    pid = tool_contents(model_server.requests[-1])[-1].split()[-1]
+    session.reset()
+    assert session.extensions.rows()[0].status == "not started"
+    assert subprocess.run(["kill", "-0", pid], capture_output=True).returncode != 0
+    session.ask("count")
+    assert tool_contents(model_server.requests[-1])[-1].split()[-1] != pid
+
+
+# configuration problems ---------------------------------------------------------------------
+
+
+def test_entries_goose_has_and_goose_nb_does_not_are_listed_not_errors(model_server,
+                                                                      make_session):
+    text = config(
+        '  developer: {"enabled": true, "type": "builtin", "name": "developer", '
+        '"display_name": "Developer", "bundled": true, "timeout": 300}\n',
+        '  computercontroller: {"enabled": true, "type": "builtin", '
+        '"name": "computercontroller", "bundled": true}\n',
+        '  broken: {"enabled": true, "type": "stdio", "name": "broken"}\n',
+        '  notamap: 3\n')
+    session = make_session(model_server, config=text)
+    model_server.queue(openai_reply("fine"), openai_reply("still fine"))
+    assert session.ask("hello").status == "ok"
+    shown = warnings(session)
+    assert any("extensions.notamap: expected a mapping" in w for w in shown)
+    assert "extension broken is not available: a stdio extension needs a cmd" in shown
+    assert any(w.startswith("extension computercontroller is not available: Goose's "
+                            "builtin 'computercontroller' is not part of goose_nb")
+               for w in shown)
+    rows = {row.name: row.status for row in session.extensions.rows()}
+    assert rows["developer"] == "builtin: goose_nb's notebook tools"
+    assert session.ask("again").status == "ok"
+    assert warnings(session) == shown  # said once, not every turn
+
+
+def test_env_keys_pass_the_named_variables_and_a_missing_one_is_named(model_server,
+                                                                     make_session):
+    session = make_session(model_server, config=config(stdio_entry(
+        "stub", sys.executable, [str(STUB)], env_keys=["STUB_DATABASE_URL"])))
+    model_server.queue(openai_reply("fine"))
+    session.ask("hello")
+    assert warnings(session) == [
+        "extension stub: env_keys names STUB_DATABASE_URL, which is not set; set it in the "
+        "environment or remove it from the extension; this turn goes on without it"]
+
+
+# a real server from npm, run with npx -------------------------------------------------------
+
+needs_npm = pytest.mark.skipif(
+    not NPM_DIR, reason="GOOSE_NB_MCP_NPM_DIR is not set: `make test` installs "
+    "@modelcontextprotocol/server-everything there and runs these")
+
+
+@needs_npm
+def test_an_npm_server_run_with_npx_gives_text_images_and_scrubbed_environment(
+        model_server, make_session):
+    entry = stdio_entry("everything", "npx",
+                        ["--no-install", "--prefix", NPM_DIR, "mcp-server-everything"],
+                        envs={"WAREHOUSE_TOKEN": "wh-tok-9a8b7c6d5e"})
+    session = make_session(model_server, config=config(entry))
+    model_server.responder = calls(("everything__echo", {"message": "hi from the notebook"}),
+                                   ("everything__get-tiny-image", {}),
+                                   ("everything__get-env", {}))
+    record = session.ask("echo, an image, the environment")
+    assert record.status == "ok"
+    echo, image, environment = tool_contents(model_server.requests[-1])
+    assert echo == "Echo: hi from the notebook"
+    assert "[image image/png," in image
+    # the server sees the variable (passed with envs); the model never sees its value
+    assert "WAREHOUSE_TOKEN" in environment and "wh-tok-9a8b7c6d5e" not in environment
+    assert "everything__echo" in {t for row in session.extensions.rows() for t in row.tools}
+
+
+# %goose extensions ------------------------------------------------------------------------
+
+
+def test_the_magic_adds_lists_disables_and_enables_an_extension(shell, model_server,
+                                                                tmp_path, monkeypatch):
+    magics = register_goose(shell, model_server, tmp_path, monkeypatch, OPENAI_KEY,
+                            GOOSE_PROVIDER="openai", GOOSE_MODEL="gpt-test")
+    try:
+        add = f"%goose extensions add stub -- {sys.executable} {STUB}"
+        _, shown = run_cell(shell, add)
+        assert "| stub | notebook | yes | not started | — |" in shown
+        result, _ = run_cell(shell, add)  # a notebook run again adds it again: no error
+        assert result.error_in_exec is None
+        model_server.responder = calls(("stub__count", {}))
+        result, shown = run_cell(shell, "%%goose\ncount")
+        assert result.error_in_exec is None and "stub__count" in shown
+        _, shown = run_cell(shell, "%goose extensions")
+        assert "| stub | notebook | yes | running |" in shown and "stub__write_note" in shown
+        _, shown = run_cell(shell, "%goose extensions disable stub")
+        assert "| stub | notebook | no | running |" in shown  # stopped by the next turn
+        run_cell(shell, "%%goose\nanything")
+        assert not any(n.startswith("stub__") for n in offered(model_server.requests[-1]))
+        run_cell(shell, "%goose extensions enable stub")
+        run_cell(shell, "%%goose\ncount")
+        assert "stub__count" in offered(model_server.requests[-2])
+        for line, message in [
+            ("%goose extensions enable nope",
+             "no extension named 'nope' (configured: stub); `%goose extensions` lists them"),
+            ("%goose extensions add x", "give the server's command after --, e.g. "
+             "%goose extensions add time -- uvx mcp-server-time"),
+            ("%goose extensions restart stub", "unknown %goose extensions action 'restart'"),
+        ]:
+            result, _ = run_cell(shell, line)
+            assert isinstance(result.error_in_exec, UsageError), line
+            assert str(result.error_in_exec).startswith(message), result.error_in_exec
+    finally:
+        magics.session.close()
