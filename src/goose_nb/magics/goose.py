@@ -62,6 +62,9 @@ class GooseMagics(Magics):
             %goose reload               re-read the environment and config.yaml
             %goose reset                forget the conversation and the usage totals
             %goose record PATH|off      record every model call into a cassette
+            %goose extensions           the MCP servers (Goose's extensions) and their tools
+            %goose extensions enable|disable NAME
+            %goose extensions add NAME -- CMD ARGS...   a server for this notebook only
             %goose log LEVEL            debug, info, warning, error or off
             %goose help                 this text
 
@@ -103,6 +106,7 @@ class GooseMagics(Magics):
             "reload": self._reload,
             "reset": self._reset,
             "record": self._record,
+            "extensions": self._extensions,
             "log": self._log,
             "help": self._help,
         }
@@ -192,6 +196,11 @@ class GooseMagics(Magics):
 
         display(RichText("*Session reset: conversation and usage cleared.*",
                          "Session reset: conversation and usage cleared."))
+
+    def _extensions(self, args: list[str]) -> RichText:
+        from goose_nb.magics.extensions import extensions_command
+
+        return extensions_command(self.session, args)
 
     def _record(self, args: list[str]) -> None:
         if len(args) != 1:
