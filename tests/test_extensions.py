@@ -328,3 +328,109 @@ def test_the_magic_adds_lists_disables_and_enables_an_extension(shell, model_ser
             assert str(result.error_in_exec).startswith(message), result.error_in_exec
     finally:
         magics.session.close()
+
+
+# recipes and subagents ----------------------------------------------------------------------
+
+
+def stub_recipe(folder: Path, name: str = "stubbed") -> Path:
+    """A recipe whose run needs the stub server, as a Goose recipe lists an extension."""
+    folder.mkdir(parents=True, exist_ok=True)
+    entry = {"type": "stdio", "name": "stub", "cmd": sys.executable, "args": [str(STUB)],
+             "timeout": 30, "bundled": None, "description": "the test stub"}
+    path = folder / f"{name}.yaml"
+    path.write_text("version: 1.0.0\ntitle: Stubbed\ndescription: needs the stub\n"
+                    "prompt: Count with the stub.\n"
+                    f"extensions:\n  - {json.dumps(entry)}\n", encoding="utf-8")
+    return path
+
+
+def stub_processes() -> list[str]:
+    found = subprocess.run(["pgrep", "-f", str(STUB)], capture_output=True, text=True)
+    return found.stdout.split()
+
+
+def test_a_recipe_runs_its_extensions_for_its_run_only(shell, model_server, tmp_path,
+                                                       monkeypatch):
+    stub_recipe(tmp_path / "recipes")
+    before = stub_processes()
+    magics = register_goose(shell, model_server, tmp_path, monkeypatch, OPENAI_KEY,
+                            GOOSE_PROVIDER="openai", GOOSE_MODEL="gpt-test",
+                            GOOSE_RECIPE_PATH=str(tmp_path / "recipes"))
+    try:
+        model_server.responder = calls(("stub__count", {}))
+        result, shown = run_cell(shell, "%goose_recipe run stubbed")
+        assert result.error_in_exec is None, shown
+        assert "stub__count" in offered(model_server.requests[0])
+        assert tool_contents(model_server.requests[1])[-1].startswith("call 1 in process")
+        assert stub_processes() == before  # stopped when the run ended
+        run_cell(shell, "%%goose\nand now?")  # a plain cell does not get them
+        assert not any(n.startswith("stub__") for n in offered(model_server.requests[-1]))
+    finally:
+        magics.session.close()
+
+
+def test_subagents_inherit_the_parents_extensions_and_cannot_manage_them(model_server,
+                                                                      make_session):
+    session = make_session(model_server, config=config(
+        stdio_entry("stub", sys.executable, [str(STUB)])))
+    session.namespace = {}
+    model_server.responder = calls(("stub__count", {}),
+                                   ("platform__manage_extensions",
+                                    {"action": "disable", "extension_name": "stub"}),
+                                   answer="counted")
+    summary = session.run_subagents(["count with the stub"])
+    assert summary.model_dump()["task_results"][0]["status"] == "success"
+    request = model_server.requests[-1]
+    counted, refused = tool_contents(request)
+    assert counted.startswith("call 1 in process")
+    assert refused == "platform__manage_extensions is not available: subagents cannot " \
+                      "manage extensions"
+
+
+def test_a_subagent_running_a_recipe_gets_the_recipes_extensions(model_server, make_session,
+                                                                 tmp_path):
+    stub_recipe(tmp_path / "recipes")
+    before = stub_processes()
+    session = make_session(model_server, GOOSE_RECIPE_PATH=str(tmp_path / "recipes"),
+                           GOOSE_MODEL="gpt-test")
+    session.namespace = {}
+    model_server.responder = calls(("stub__count", {}), answer="counted")
+    summary = session.run_subagents([{"recipe": "stubbed"}])
+    assert summary.model_dump()["task_results"][0]["status"] == "success"
+    assert tool_contents(model_server.requests[-1])[-1].startswith("call 1 in process")
+    assert stub_processes() == before
+
+
+# Goose's platform tools: search, resources ----------------------------------------------------
+
+
+def test_the_model_can_search_the_extensions_but_not_manage_them(model_server, make_session):
+    session = make_session(model_server, config=config(
+        stdio_entry("time", str(TIME_SERVER), description="Clocks and time zones"),
+        stdio_entry("stub", sys.executable, [str(STUB)], enabled=False)))
+    model_server.responder = calls(("platform__search_available_extensions", {"query": "zones"}),
+                                   ("platform__search_available_extensions", {}),
+                                   ("platform__list_resources", {"extension_name": "time"}))
+    session.ask("which extensions are there?")
+    tools = offered(model_server.requests[0])
+    assert "platform__manage_extensions" not in tools
+    zones, every, resources = tool_contents(model_server.requests[-1])
+    assert zones.startswith("- time (enabled; running): Clocks and time zones; tools: "
+                            "time__get_current_time, time__convert_time")
+    assert "- stub (disabled (the user can enable it); not started)" in every
+    assert resources == "no extension lists any resources"
+
+
+@needs_npm
+def test_resources_of_a_real_server_are_listed_and_read(model_server, make_session):
+    entry = stdio_entry("everything", "npx",
+                        ["--no-install", "--prefix", NPM_DIR, "mcp-server-everything"])
+    session = make_session(model_server, config=config(entry))
+    uri = "demo://resource/static/document/architecture.md"
+    model_server.responder = calls(("platform__list_resources", {}),
+                                   ("platform__read_resource", {"uri": uri}))
+    session.ask("what documents are there?")
+    listed, read = tool_contents(model_server.requests[-1])
+    assert f"- [everything] {uri}" in listed
+    assert len(read) > 100 and "[" not in read[:1]  # the document's own text

@@ -51,6 +51,7 @@ from goose_nb.usage import UsageLedger
 if TYPE_CHECKING:
     from goose_nb.agent.loop import Agent
     from goose_nb.agent.turns import TurnOptions, TurnRecord
+    from goose_nb.extensions import ExtensionConfig, Extensions
     from goose_nb.planning.plan import Plan, PlannerAnswer
     from goose_nb.pricing import PriceBook
     from goose_nb.providers.base import Provider
@@ -129,9 +130,8 @@ class Session:
         from goose_nb.extensions import Extensions
 
         #: the MCP servers of config.yaml's ``extensions:`` and of the notebook
-        self.extensions = Extensions(
-            environ=lambda: os.environ if self._environ is None else self._environ,
-            scrub=self.scrub, report=lambda text: self.emit(Notice(text, "warning")))
+        self.extensions = Extensions(environ=self._environ_now, scrub=self.scrub,
+                                     report=self._warn, platform=True)
         for name, value in (overrides or {}).items():
             self.set_override(name, value)
         self.reload()
@@ -512,6 +512,22 @@ class Session:
             self.runtime.run(self.providers.aclose())
         self.providers.reset()
         self.runtime.close()
+
+    def scoped_extensions(self, configs: Sequence[ExtensionConfig]) -> Extensions:
+        """Extensions for one run only (a recipe's): started by the run's first step,
+        stopped with ``stop_all()`` when it ends."""
+        from goose_nb.extensions import Extensions
+
+        scoped = Extensions(environ=self._environ_now, scrub=self.scrub,
+                            report=self._warn)
+        scoped.configure(configs, [])
+        return scoped
+
+    def _environ_now(self) -> Mapping[str, str]:
+        return os.environ if self._environ is None else self._environ
+
+    def _warn(self, text: str) -> None:
+        self.emit(Notice(text, "warning"))
 
     def _stop_extensions(self) -> None:
         """Stop the extensions' servers (they start again when a turn needs them)."""

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from goose_nb.agent.turns import TurnRecord
     from goose_nb.config import Settings
     from goose_nb.events import Event, Role
+    from goose_nb.extensions import ExtensionConfig, Extensions
     from goose_nb.messages import ModelRef
     from goose_nb.providers.base import Provider
     from goose_nb.providers.http import RetryPolicy
@@ -78,6 +79,10 @@ class FeatureHost(AgentHost, Conversation, Protocol):
         ...
 
     def lead_model(self) -> ModelRef | None: ...
+
+    def scoped_extensions(self, configs: Sequence[ExtensionConfig]) -> Extensions:
+        """Extensions for one run only (a recipe's), stopped with ``stop_all()`` after."""
+        ...
 
     def tool_runner(
         self,

@@ -131,6 +131,7 @@ class Agent:
     async def _loop(self, record: TurnRecord, state: TurnState) -> None:
         conversation, options = self.conversation, self.options
         runner = self.runner or self.host.main_tool_runner()
+        runner.add_toolsets(options.toolsets)
         await runner.prepare()
         tools = runner.specs()
         max_steps = options.max_steps or self.host.settings.max_steps

@@ -18,6 +18,7 @@ from goose_nb.messages import Message, ModelRef, ToolResult, Usage
 
 if TYPE_CHECKING:
     from goose_nb.agent.lead_worker import LeadWorkerPolicy
+    from goose_nb.tools.base import Toolset
 
 INTERRUPTED_MARK = "[interrupted by the user]"
 
@@ -100,7 +101,8 @@ class TurnOptions:
 
     ``instructions`` join the system prompt (a recipe's instructions); ``model`` pins every
     step to one model, bypassing lead/worker (a recipe's settings); ``response_schema`` asks
-    for a JSON answer matching it, asking again once if it does not.
+    for a JSON answer matching it, asking again once if it does not; ``toolsets`` add tools
+    for this run only (a recipe's extensions).
     """
 
     instructions: str = ""
@@ -108,6 +110,7 @@ class TurnOptions:
     temperature: float | None = None
     max_steps: int | None = None
     response_schema: dict[str, Any] | None = None
+    toolsets: tuple[Toolset, ...] = ()
 
 
 class Conversation(Protocol):

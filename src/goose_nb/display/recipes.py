@@ -86,8 +86,7 @@ def _facts(recipe: Recipe) -> list[tuple[str, str]]:
         facts.append(("sub-recipe", f"{sub.name}: {short_path(sub.path)}{state}"))
     if recipe.extensions:
         names = ", ".join(f"{e.name} ({e.type})" for e in recipe.extensions)
-        facts.append(("extensions", f"{names} — not started by goose_nb; the agent uses its "
-                                    "notebook tools"))
+        facts.append(("extensions", f"{names} — started for the run, stopped after"))
     if recipe.retry is not None:
         facts.append(("retry", "checks are kept but not run by goose_nb"))
     # a missing sub-recipe file is already marked on its own line

@@ -48,7 +48,11 @@ class Extensions:
     """Every extension the session knows, and the servers of those that run."""
 
     def __init__(self, *, environ: Callable[[], Mapping[str, str]],
-                 scrub: Callable[[str], str], report: Callable[[str], None]) -> None:
+                 scrub: Callable[[str], str], report: Callable[[str], None],
+                 platform: bool = False) -> None:
+        #: whether the platform tools (search, resources) come with the extensions' own:
+        #: the session's set has them, a recipe's run-only set does not
+        self._platform = platform
         self._environ = environ
         self._scrub = scrub
         #: how a problem reaches the user: a warning in the cell that met it
@@ -59,6 +63,8 @@ class Extensions:
         #: entries that could not be read (from config.yaml), shown by ``%goose extensions``
         self.problems: list[str] = []
         self._reported: set[str] = set()
+        #: one turn at a time starts servers (parallel subagents share the parent's set)
+        self._starting: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     # configuration -----------------------------------------------------------------
 
@@ -111,6 +117,17 @@ class Extensions:
         """The tools of every enabled extension, starting the servers that are not
         running yet (together, each within its own timeout). A problem is reported once
         and costs only that extension."""
+        async with self._lock():
+            return await self._started_tools()
+
+    def _lock(self) -> asyncio.Lock:
+        """The lock of the running loop (goose_nb's loop starts again after a close)."""
+        loop = asyncio.get_running_loop()
+        if self._starting is None or self._starting[0] is not loop:
+            self._starting = (loop, asyncio.Lock())
+        return self._starting[1]
+
+    async def _started_tools(self) -> list[Tool[Any]]:
         await self._stop_stale()
         for problem in self.problems:
             self._report_once(problem)
@@ -124,8 +141,26 @@ class Extensions:
                 continue
             wanted.append(self._server(config))
         await asyncio.gather(*(self._ensure_running(server) for server in wanted))
-        return [tool for server in wanted if server.status == "running"
-                for tool in extension_tools(server)]
+        running = [server for server in wanted if server.status == "running"]
+        tools = [tool for server in running for tool in extension_tools(server)]
+        if self._platform and running:
+            from goose_nb.extensions.platform import platform_tools
+
+            tools += platform_tools(self)
+        return tools
+
+    def resource_servers(self, name: str = "") -> list[ExtensionServer]:
+        """The running servers that offer resources (only ``name``'s, when given)."""
+        if name:
+            key = self._known(name)
+            server = self._servers.get(key)
+            if server is None or server.status != "running":
+                raise ExtensionError(f"extension {name} is not running")
+            if not server.has_resources:
+                raise ExtensionError(f"extension {name} offers no resources")
+            return [server]
+        return [server for server in self._servers.values()
+                if server.status == "running" and server.has_resources]
 
     def _server(self, config: ExtensionConfig) -> ExtensionServer:
         server = self._servers.get(config.key)
@@ -188,6 +223,11 @@ class Extensions:
         return found
 
     # showing -----------------------------------------------------------------------
+
+    def described(self) -> list[tuple[ExtensionRow, str]]:
+        """Each extension's row with its description (for the model's search)."""
+        descriptions = [config.description for config in self._configs.values()]
+        return list(zip(self.rows(), descriptions, strict=True))
 
     def rows(self) -> list[ExtensionRow]:
         """Each extension: where it came from, enabled or not, its status, its tools."""

@@ -18,9 +18,9 @@ import contextlib
 import logging
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
 
 from goose_nb.errors import ExtensionError
 from goose_nb.extensions.config import ExtensionConfig
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("goose_nb.extensions")
 
 Status = Literal["not started", "running", "failed", "stopped"]
+T = TypeVar("T")
 
 #: how long a server may take to stop once asked, beyond which its task is cancelled
 #: (the SDK's own shutdown closes stdin, then terminates, then kills, each bounded)
@@ -207,10 +208,7 @@ class ExtensionServer:
         from mcp_types import CallToolResult, TextContent
         from mcp_types.jsonrpc import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
-        client = self._client
-        if client is None:
-            raise ExtensionError(f"extension {self.name} is not running"
-                                 + (f" ({self.reason})" if self.reason else ""))
+        client = self._require_client()
         timeout = self.config.timeout
         try:
             return await asyncio.wait_for(
@@ -229,6 +227,50 @@ class ExtensionServer:
         except Exception as exc:
             self._crashed(describe(exc))
             raise self._fail_message() from None
+
+    @property
+    def has_resources(self) -> bool:
+        client = self._client
+        return client is not None and client.server_capabilities.resources is not None
+
+    async def list_resources(self) -> list[mcp_types.Resource]:
+        """The server's resources (every page of them), within the timeout."""
+        client = self._require_client()
+
+        async def every_page() -> list[mcp_types.Resource]:
+            resources: list[mcp_types.Resource] = []
+            cursor: str | None = None
+            for _ in range(MAX_TOOL_PAGES):
+                page = await client.list_resources(cursor=cursor)
+                resources.extend(page.resources)
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+            return resources
+
+        return await self._bounded("resources/list", every_page())
+
+    async def read_resource(self, uri: str) -> mcp_types.ReadResourceResult:
+        client = self._require_client()
+        return await self._bounded("resources/read", client.read_resource(uri))
+
+    def _require_client(self) -> Client:
+        if self._client is None:
+            raise ExtensionError(f"extension {self.name} is not running"
+                                 + (f" ({self.reason})" if self.reason else ""))
+        return self._client
+
+    async def _bounded(self, what: str, request: Awaitable[T]) -> T:
+        """A request within the extension's timeout; a JSON-RPC error as one line."""
+        from mcp.shared.exceptions import MCPError
+
+        try:
+            return await asyncio.wait_for(request, self.config.timeout)
+        except asyncio.TimeoutError:
+            raise self._too_slow(what) from None
+        except MCPError as exc:
+            raise ExtensionError(f"extension {self.name}: {what} failed: MCP error "
+                                 f"{exc.error.code}: {exc.error.message}") from None
 
     # reporting ---------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -154,7 +155,13 @@ class RecipeMagics(TopicMagics):
         body = (cell or "").strip()
         prompt = "\n\n".join(filter(None, [rendered.prompt, body])) or DEFAULT_PROMPT
         display(run_header(recipe, rendered))
-        with session.listening(turn_view(session)):
-            record = session.ask(prompt, options)
+        # the recipe's extensions run for this run only
+        extensions = session.scoped_extensions(recipe.extension_configs())
+        try:
+            with session.listening(turn_view(session)):
+                record = session.ask(prompt, replace(options, toolsets=(extensions,)))
+        finally:
+            if extensions.started:
+                session.runtime.run(extensions.stop_all())
         # without a schema the answer is already on screen: return nothing to echo again
         return record.structured if recipe.json_schema is not None else None

@@ -23,6 +23,7 @@ RENDER_TIMEOUT = float(Settings.model_fields["render_timeout"].default)
 
 if TYPE_CHECKING:
     from goose_nb.agent.turns import TurnOptions
+    from goose_nb.extensions import ExtensionConfig
 
 __all__ = ["RECIPE_DIR", "Asker", "Parameter", "Recipe", "RenderedRecipe", "SubRecipe"]
 
@@ -122,8 +123,8 @@ class RetryConfig(Part):
 
 
 class Extension(BaseModel):
-    """An ``extensions`` entry (an MCP server Goose would start). goose_nb keeps them for
-    display and runs its own notebook tools instead; the shape is still Goose's."""
+    """An ``extensions`` entry: an MCP server the recipe's run starts (and stops after),
+    in Goose's own shape (``type``, ``name``, then the type's fields)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -214,6 +215,14 @@ class Recipe(BaseModel):
     @property
     def json_schema(self) -> dict[str, Any] | None:
         return self.response.json_schema if self.response else None
+
+    def extension_configs(self) -> list[ExtensionConfig]:
+        """The recipe's extensions as the session runs them, enabled for its run."""
+        from goose_nb.extensions import ExtensionConfig
+
+        return [ExtensionConfig.model_validate({**ext.model_dump(), "enabled": True,
+                                                "origin": "recipe"})
+                for ext in self.extensions]
 
     def parameter(self, key: str) -> Parameter | None:
         return next((p for p in self.parameters if p.key == key), None)

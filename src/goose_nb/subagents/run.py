@@ -32,6 +32,7 @@ from goose_nb.tools.namespaces import CopyOnReadNamespace
 if TYPE_CHECKING:
     from goose_nb.agent.host import FeatureHost
     from goose_nb.config import Settings
+    from goose_nb.extensions import Extensions
 
 logger = logging.getLogger("goose_nb.subagents.run")
 
@@ -46,7 +47,7 @@ NO_SPAWNING = "subagents cannot spawn subagents"
 REFUSED_IN_SUBAGENTS = {
     "dynamic_task__create_task": NO_SPAWNING,
     "subagent__execute_task": NO_SPAWNING,
-    "platform__manage_extensions": "subagents cannot change extensions",
+    "platform__manage_extensions": "subagents cannot manage extensions",
     "platform__manage_schedule": "subagents cannot manage schedules",
 }
 
@@ -137,22 +138,25 @@ async def run_subagents(
 
 async def _task_run(
     host: FeatureHost, task: SubagentTask, limits: RunLimits
-) -> tuple[str, TurnOptions]:
+) -> tuple[str, TurnOptions, Extensions | None]:
     """The prompt and options of a task: a recipe's rendered instructions and settings
-    joined to the subagent's own."""
+    joined to the subagent's own, and the recipe's extensions, which run for this
+    subagent only (the parent's it inherits through its tools)."""
     max_turns = task.max_turns or limits.max_turns
     if not task.recipe:
         return task.prompt or "", TurnOptions(instructions=SUBAGENT_INSTRUCTIONS,
-                                              max_steps=max_turns)
+                                              max_steps=max_turns), None
     recipe = load_recipe(task.recipe, recipe_path=host.settings.recipe_path or "")
     rendered = recipe.render(task.params, time_limit=host.settings.render_timeout)
     options = recipe.turn_options(rendered, default_provider=await host.worker_provider_name())
     instructions = "\n\n".join(filter(None, [SUBAGENT_INSTRUCTIONS, options.instructions]))
     prompt = task.prompt or rendered.prompt or "Carry out the instructions."
+    extensions = host.scoped_extensions(recipe.extension_configs())
     return prompt, TurnOptions(instructions=instructions, model=options.model,
                                temperature=options.temperature,
                                max_steps=task.max_turns or options.max_steps or limits.max_turns,
-                               response_schema=options.response_schema)
+                               response_schema=options.response_schema,
+                               toolsets=(extensions,)), extensions
 
 
 def _policy(host: FeatureHost) -> LeadWorkerPolicy | None:
@@ -177,8 +181,9 @@ async def run_task(
     status: TaskStatus = "failed"
     answer: str | None = None
     error: str | None = None
+    extensions: Extensions | None = None
     try:
-        prompt, options = await _task_run(host, task, limits)
+        prompt, options, extensions = await _task_run(host, task, limits)
         namespace = CopyOnReadNamespace(host.namespace, host.hidden_names)
         runner = host.tool_runner(namespace=namespace, refused=REFUSED_IN_SUBAGENTS)
         agent = Agent(host, conversation, options, runner, usage_role="subagent")
@@ -197,6 +202,9 @@ async def run_task(
     except Exception as exc:  # a bug must not stop the other subagents
         logger.exception("subagent %s failed", task_id)
         error = f"{type(exc).__name__}: {exc}"
+    finally:
+        if extensions is not None and extensions.started:
+            await asyncio.shield(extensions.stop_all())  # also when it was cancelled
     seconds = time.perf_counter() - began
     host.emit(SubagentFinished(task_id, status, seconds))
     result = TaskResult(task_id=task_id, status=status, result=answer, error=error)

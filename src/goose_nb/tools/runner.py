@@ -72,6 +72,10 @@ class ToolRunner:
         self.mode = mode
         self.approver = approver
 
+    def add_toolsets(self, toolsets: Sequence[Toolset]) -> None:
+        """More toolsets for this turn (a recipe's extensions), added by ``prepare``."""
+        self._toolsets += toolsets
+
     async def prepare(self) -> None:
         """Add the tools of the toolsets (starting the extensions they need); a name that
         is taken already keeps its tool. Nothing starts in ``chat`` mode, which offers no
