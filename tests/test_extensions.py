@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from typing import Any
 import pytest
 from conftest import OPENAI_KEY, register_goose, run_cell
 from IPython.core.error import UsageError
-from model_server import ReceivedRequest, Reply, openai_reply
+from model_server import ReceivedRequest, Reply, free_port, openai_reply
 from test_subagents import tool_contents
 
 from goose_nb.events import Notice, StepFailed
@@ -434,3 +437,50 @@ def test_resources_of_a_real_server_are_listed_and_read(model_server, make_sessi
     listed, read = tool_contents(model_server.requests[-1])
     assert f"- [everything] {uri}" in listed
     assert len(read) > 100 and "[" not in read[:1]  # the document's own text
+
+
+# servers reached over HTTP ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def http_everything(request) -> str:
+    """server-everything serving ``request.param`` (streamableHttp or sse) on a free port;
+    its URL once it accepts connections (within 30 s)."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["npx", "--no-install", "--prefix", NPM_DIR, "mcp-server-everything", request.param],
+        env={**os.environ, "PORT": str(port)}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert process.poll() is None, "server-everything exited before it listened"
+            assert time.monotonic() < deadline, "server-everything did not listen in 30 s"
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+@needs_npm
+@pytest.mark.parametrize(("http_everything", "kind", "path"), [
+    ("streamableHttp", "streamable_http", "/mcp"), ("sse", "sse", "/sse"),
+], indirect=["http_everything"], ids=["streamable_http", "sse"])
+def test_a_server_reached_over_http_works_like_a_command(http_everything, model_server,
+                                                         make_session, kind, path):
+    """(The server is set up first, so that it is stopped after the session is closed.)"""
+    entry = {"enabled": True, "type": kind, "name": "remote", "uri": http_everything + path,
+             "headers": {"Authorization": "Bearer remote-token-5f4e3d2c1b"}, "timeout": 30,
+             "envs": {}, "env_keys": [], "bundled": None, "description": None}
+    session = make_session(model_server, config=config(f"  remote: {json.dumps(entry)}\n"))
+    model_server.responder = calls(("remote__echo", {"message": "over http"}),
+                                   ("remote__get-sum", {"a": 2, "b": 3}))
+    assert session.ask("echo and add").status == "ok"
+    echo, total = tool_contents(model_server.requests[-1])
+    assert echo == "Echo: over http" and "5" in total
+    # a header's value is a secret, and so is its credential alone
+    assert {"Bearer remote-token-5f4e3d2c1b", "remote-token-5f4e3d2c1b"} <= set(session.secrets())

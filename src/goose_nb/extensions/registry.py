@@ -216,8 +216,10 @@ class Extensions:
             found += environment_secrets(config.envs)
             found += [environ[key] for key in config.env_keys
                       if len(environ.get(key, "").strip()) >= MIN_SECRET_LENGTH]
-            found += [value for value in config.headers.values()
-                      if len(value.strip()) >= MIN_SECRET_LENGTH]
+            for value in config.headers.values():
+                # "Bearer TOKEN": the whole value, and the credential alone
+                found += [part for part in (value, *value.split(None, 1)[1:])
+                          if len(part.strip()) >= MIN_SECRET_LENGTH]
             if config.uri:
                 found += url_secrets(config.uri)
         return found
