@@ -36,14 +36,15 @@ logger = logging.getLogger("goose_nb.extensions")
 
 Status = Literal["not started", "running", "failed", "stopped"]
 T = TypeVar("T")
+Page = TypeVar("Page", bound="mcp_types.PaginatedResult")
 
 #: how long a server may take to stop once asked, beyond which its task is cancelled
 #: (the SDK's own shutdown closes stdin, then terminates, then kills, each bounded)
 STOP_SECONDS = 10.0
 #: how much of a server's stderr an error quotes
 STDERR_TAIL_CHARS = 400
-#: pages of a tool listing read at most (a server that pages forever is cut off)
-MAX_TOOL_PAGES = 50
+#: pages of a listing read at most (a server that pages forever is cut off)
+MAX_PAGES = 50
 
 
 class ExtensionServer:
@@ -122,7 +123,8 @@ class ExtensionServer:
                 transport, read_timeout_seconds=float(self.config.timeout),
                 client_info=Implementation(name="goose_nb", version=version("goose_nb")),
             ) as client:
-                self.tools = await _list_tools(client)
+                self.tools = await _every_page(lambda cursor: client.list_tools(cursor=cursor),
+                                               lambda page: page.tools)
                 self._client = client
                 ready.set_result(None)
                 await self._stop.wait()
@@ -236,19 +238,9 @@ class ExtensionServer:
     async def list_resources(self) -> list[mcp_types.Resource]:
         """The server's resources (every page of them), within the timeout."""
         client = self._require_client()
-
-        async def every_page() -> list[mcp_types.Resource]:
-            resources: list[mcp_types.Resource] = []
-            cursor: str | None = None
-            for _ in range(MAX_TOOL_PAGES):
-                page = await client.list_resources(cursor=cursor)
-                resources.extend(page.resources)
-                cursor = page.next_cursor
-                if not cursor:
-                    break
-            return resources
-
-        return await self._bounded("resources/list", every_page())
+        pages = _every_page(lambda cursor: client.list_resources(cursor=cursor),
+                            lambda page: page.resources)
+        return await self._bounded("resources/list", pages)
 
     async def read_resource(self, uri: str) -> mcp_types.ReadResourceResult:
         client = self._require_client()
@@ -307,16 +299,19 @@ class ExtensionServer:
         return f"; its stderr ends: {tail}" if tail else ""
 
 
-async def _list_tools(client: Client) -> list[mcp_types.Tool]:
-    tools: list[mcp_types.Tool] = []
+async def _every_page(fetch: Callable[[str | None], Awaitable[Page]],
+                      items: Callable[[Page], list[T]]) -> list[T]:
+    """The items of a paginated listing (tools, resources), page after page until the
+    server gives no next cursor, or ``MAX_PAGES`` have been read."""
+    found: list[T] = []
     cursor: str | None = None
-    for _ in range(MAX_TOOL_PAGES):
-        page = await client.list_tools(cursor=cursor)
-        tools.extend(page.tools)
+    for _ in range(MAX_PAGES):
+        page = await fetch(cursor)
+        found.extend(items(page))
         cursor = page.next_cursor
         if not cursor:
             break
-    return tools
+    return found
 
 
 def describe(exc: BaseException) -> str:
