@@ -39,12 +39,13 @@ def _tool(server: ExtensionServer, listed: mcp_types.Tool) -> Tool[AnyArguments]
     full_name = f"{server.config.key}{SEPARATOR}{name}"
 
     async def run(arguments: AnyArguments, context: ToolContext) -> ToolOutcome:
-        problem = schema_problem(listed.input_schema, arguments.model_dump())
+        given = arguments.model_dump()
+        problem = schema_problem(listed.input_schema, given)
         if problem is not None:
             return ToolOutcome(f"invalid arguments for {full_name}: {problem}",
                                Failure("bad_arguments", problem[:200]))
         try:
-            result = await server.call(name, arguments.model_dump())
+            result = await server.call(name, given)
         except ExtensionError as exc:
             return ToolOutcome(str(exc), Failure("tool_error", f"{full_name}: unavailable"))
         text = result_text(result)
