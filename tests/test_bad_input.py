@@ -557,13 +557,6 @@ RECIPE_CASES = [
     pytest.param("undeclared.yaml", RECIPE_HEAD + "prompt: Greet {{ who }}.\n", "undeclared",
                  "undeclared.yaml: template variables without a parameter definition: who",
                  id="undeclared-parameter"),
-    pytest.param("unused.yaml", RECIPE_HEAD + "prompt: Greet.\nparameters:\n"
-                 + param_block("who"), "unused",
-                 "unused.yaml: parameters the templates never use: who", id="unused-parameter"),
-    pytest.param("optional.yaml", RECIPE_HEAD + "prompt: Greet {{ who }}.\nparameters:\n"
-                 + param_block("who", requirement="optional"), "optional",
-                 "optional.yaml: optional parameters need a default: who",
-                 id="optional-without-default"),
     pytest.param("requirement.yaml", RECIPE_HEAD + "prompt: Greet {{ who }}.\nparameters:\n"
                  + param_block("who", requirement="maybe"), "requirement",
                  "requirement.yaml, line 8: parameters[0].requirement: Input should be "

@@ -405,6 +405,34 @@ def test_a_subagent_running_a_recipe_gets_the_recipes_extensions(model_server, m
     assert stub_processes() == before
 
 
+def test_a_recipe_naming_extensions_runs_the_configured_ones(model_server, make_session,
+                                                            tmp_path):
+    """``extensions: [stub, github, developer]`` as published recipes write them: the
+    user's disabled ``stub`` runs for the recipe, ``developer`` is the notebook's tools, and
+    ``github``, configured nowhere, is one warning line."""
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    (folder / "named.yaml").write_text(
+        "title: Named\ndescription: D\nprompt: Count.\n"
+        "extensions:\n  - stub\n  - github\n  - Developer\n", encoding="utf-8")
+    before = stub_processes()
+    session = make_session(model_server, GOOSE_RECIPE_PATH=str(folder), config=config(
+        stdio_entry("stub", sys.executable, [str(STUB)], enabled=False)))
+    session.namespace = {}
+    model_server.responder = calls(("stub__count", {}), answer="counted")
+    summary = session.run_subagents([{"recipe": "named"}])
+    assert summary.model_dump()["task_results"][0]["status"] == "success"
+    assert tool_contents(model_server.requests[-1])[-1].startswith("call 1 in process")
+    assert "python" in offered(model_server.requests[0])
+    assert warnings(session) == [
+        "the recipe's extension 'github' is not configured; add it to config.yaml's "
+        "extensions, or run `%goose extensions add github -- CMD ARGS`; the run goes on "
+        "without it"]
+    assert stub_processes() == before
+    [row] = session.extensions.rows()
+    assert (row.name, row.enabled, row.status) == ("stub", False, "not started")
+
+
 # Goose's platform tools: search, resources ----------------------------------------------------
 
 

@@ -69,8 +69,8 @@ def param(key: str, *, input_type: str = "string", requirement: str = "required"
             f"    description: the {key}\n{extra}")
 
 
-def load_text(tmp_path: Path, text: str, name: str = "r.yaml"):
-    return read_recipe(write(tmp_path, name, text))
+def load_text(tmp_path: Path, text: str, name: str = "r.yaml", *, warn: bool = True):
+    return read_recipe(write(tmp_path, name, text), warn=warn)
 
 
 # the format ------------------------------------------------------------------------------
@@ -143,9 +143,6 @@ def test_an_id_key_is_accepted(tmp_path):
         ("prompt: '   '\ninstructions: ''\n", "", "at least one of `instructions` or `prompt`"),
         ("prompt: '{{ who }}'\n", "",
          "template variables without a parameter definition: who"),
-        ("prompt: hello\n", param("unused"), "parameters the templates never use: unused"),
-        ("prompt: '{{ a }}'\n", param("a", requirement="optional"),
-         "optional parameters need a default: a"),
         ("prompt: '{{ f }}'\n", param("f", input_type="file", requirement="optional",
                                       extra="    default: ~/.ssh/id_rsa\n"),
          "file parameters cannot have a default"),
@@ -156,12 +153,12 @@ def test_an_id_key_is_accepted(tmp_path):
          "response.json_schema is not a valid JSON schema"),
         ("prompt: hi\nretry:\n  max_retries: 0\n  checks: []\n", "",
          "retry.max_retries: Input should be greater than or equal to 1"),
-        ("prompt: hi\nextensions: [github]\n", "",
-         "extensions[0]: expected a mapping, got the text 'github'"),
         ("prompt: hi\nextensions:\n  - {type: command, name: x}\n", "",
          "extensions[0].type: Input should be 'builtin'"),
         ("prompt: hi\nextensions:\n  - {type: stdio, name: x}\n", "",
          "a stdio extension needs `cmd`"),
+        ("prompt: hi\nextensions:\n  - {name: x}\n", "",
+         "extensions[0]: missing field `type`"),
         ("prompt: hi\nparameters:\n  - {key: a, requirement: maybe, description: d}\n", "",
          "parameters[0].requirement: Input should be 'required', 'optional' or "
          "'user_prompt', got 'maybe'"),
@@ -176,14 +173,78 @@ def test_each_rule_is_a_one_line_error_naming_the_file(tmp_path, body, params, m
 
 
 def test_a_missing_field_names_it_and_its_line(tmp_path):
-    path = write(tmp_path, "r.yaml", "description: D\nprompt: hi\n")
-    with pytest.raises(RecipeError, match=r"r\.yaml, line 1: the recipe: missing field `title`"):
+    path = write(tmp_path, "r.yaml", "title: T\nprompt: hi\n")
+    with pytest.raises(RecipeError,
+                       match=r"r\.yaml, line 1: the recipe: missing field `description`"):
+        read_recipe(path)
+    # another schema altogether: without a title, the missing title leads the message
+    path = write(tmp_path, "s.yaml", "name: n\ndescription: D\nprompt: hi\n"
+                                     "activities: [{name: a}]\n")
+    with pytest.raises(RecipeError,
+                       match=r"s\.yaml, line 1: the recipe: missing field `title` \(and 1 more"):
         read_recipe(path)
     path = write(tmp_path, "p.yaml", recipe_text("prompt: '{{ a }}'\n",
                                                  "  - key: a\n    requirement: required\n"))
     with pytest.raises(RecipeError,
                        match=r"p\.yaml, line 6: parameters\[0\]: missing field `description`"):
         read_recipe(path)
+
+
+# what Goose refuses but a recipe can run with: warnings, as recipes on Goose's site have it
+
+
+def test_unused_and_optional_parameters_without_defaults_are_warnings(tmp_path):
+    recipe = load_text(tmp_path, recipe_text(
+        "prompt: 'hello{{ a }}'\n", param("a", requirement="optional") + param("unused")),
+        warn=False)
+    assert recipe.warnings == (
+        "optional parameters without a default are empty unless given: a",
+        "parameters the templates never use are ignored: unused")
+    assert recipe.render({"unused": "x"}).prompt == "hello"  # the optional one is empty
+    assert recipe.render({"a": " world", "unused": "x"}).prompt == "hello world"
+
+
+def test_an_optional_boolean_without_a_default_is_empty_not_a_bad_value(tmp_path):
+    recipe = load_text(tmp_path, recipe_text(
+        "prompt: 'push={{ p }}'\n", param("p", input_type="boolean", requirement="optional")),
+        warn=False)
+    assert recipe.render().prompt == "push="
+    with pytest.raises(RecipeError, match="parameter 'p' must be true or false"):
+        recipe.render({"p": "perhaps"})
+
+
+def test_a_missing_title_is_the_file_name(tmp_path):
+    path = write(tmp_path, "weekly-report.yaml", "description: D\nprompt: hi\n")
+    recipe = read_recipe(path, warn=False)
+    assert recipe.title == "weekly-report"
+    assert recipe.warnings == ("no title; the file name 'weekly-report' is used",)
+
+
+def test_a_top_level_max_turns_is_the_settings_max_turns(tmp_path):
+    recipe = load_text(tmp_path, recipe_text("prompt: hi\nmax_turns: 4\n"), warn=False)
+    assert recipe.warnings == ("top-level max_turns is read as settings.max_turns",)
+    assert recipe.turn_options(recipe.render()).max_steps == 4
+    both = load_text(tmp_path, recipe_text(
+        "prompt: hi\nmax_turns: 4\nsettings:\n  max_turns: 2\n"), warn=False)
+    assert both.turn_options(both.render()).max_steps == 2
+    assert both.warnings == ("max_turns is given twice; settings.max_turns is used",)
+    with pytest.raises(RecipeError, match=r"settings\.max_turns: Input should be greater"):
+        load_text(tmp_path, recipe_text("prompt: hi\nmax_turns: 0\n"))
+
+
+def test_bare_extension_names_are_kept_as_names(tmp_path):
+    recipe = load_text(tmp_path, recipe_text(
+        "prompt: hi\nextensions:\n  - github\n  - {type: stdio, name: t, cmd: uvx}\n"),
+        warn=False)
+    assert recipe.extension_names == ("github",)
+    assert [c.name for c in recipe.extension_configs()] == ["t"]
+    assert recipe.warnings == ("extension 'github' is a bare name: the run uses the "
+                               "configured extension of that name",)
+
+
+def test_an_author_given_as_text_is_the_contact(tmp_path):
+    recipe = load_text(tmp_path, recipe_text("prompt: hi\nauthor: amitdev\n"))
+    assert recipe.author is not None and recipe.author.contact == "amitdev"
 
 
 def test_bad_yaml_names_the_line(tmp_path):

@@ -513,14 +513,17 @@ class Session:
         self.providers.reset()
         self.runtime.close()
 
-    def scoped_extensions(self, configs: Sequence[ExtensionConfig]) -> Extensions:
-        """Extensions for one run only (a recipe's): started by the run's first step,
-        stopped with ``stop_all()`` when it ends."""
+    def scoped_extensions(self, configs: Sequence[ExtensionConfig],
+                          names: Sequence[str] = ()) -> Extensions:
+        """Extensions for one run only (a recipe's entries, and the session's extensions
+        it names that are disabled here): started by the run's first step, stopped with
+        ``stop_all()`` when it ends."""
         from goose_nb.extensions import Extensions
 
         scoped = Extensions(environ=self._environ_now, scrub=self.scrub,
                             report=self._warn)
-        scoped.configure(configs, [])
+        named, problems = self.extensions.named(names)
+        scoped.configure([*configs, *named], problems)
         return scoped
 
     def _environ_now(self) -> Mapping[str, str]:

@@ -80,8 +80,10 @@ class FeatureHost(AgentHost, Conversation, Protocol):
 
     def lead_model(self) -> ModelRef | None: ...
 
-    def scoped_extensions(self, configs: Sequence[ExtensionConfig]) -> Extensions:
-        """Extensions for one run only (a recipe's), stopped with ``stop_all()`` after."""
+    def scoped_extensions(self, configs: Sequence[ExtensionConfig],
+                          names: Sequence[str] = ()) -> Extensions:
+        """Extensions for one run only (a recipe's entries, and the configured extensions
+        it names), stopped with ``stop_all()`` after."""
         ...
 
     def tool_runner(

@@ -85,7 +85,7 @@ def _facts(recipe: Recipe) -> list[tuple[str, str]]:
         state = "" if sub.exists else " — file missing"
         facts.append(("sub-recipe", f"{sub.name}: {short_path(sub.path)}{state}"))
     if recipe.extensions:
-        names = ", ".join(f"{e.name} ({e.type})" for e in recipe.extensions)
+        names = ", ".join(f"{e.name} ({e.type or 'as configured'})" for e in recipe.extensions)
         facts.append(("extensions", f"{names} — started for the run, stopped after"))
     if recipe.retry is not None:
         facts.append(("retry", "checks are kept but not run by goose_nb"))

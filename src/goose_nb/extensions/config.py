@@ -42,6 +42,10 @@ SERVER_TYPES = frozenset({"stdio", "streamable_http", "sse"})
 #: Goose's builtin extension that goose_nb's own tools stand for
 NOTEBOOK_BUILTIN = "developer"
 
+#: Goose's own builtin extensions, which a recipe may name without configuring them
+GOOSE_BUILTINS = frozenset({NOTEBOOK_BUILTIN, "computercontroller", "memory", "tutorial",
+                            "autovisualiser"})
+
 #: where an extension's configuration came from
 Origin = Literal["config.yaml", "recipe", "notebook"]
 

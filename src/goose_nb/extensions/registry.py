@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from goose_nb.errors import ExtensionError
-from goose_nb.extensions.config import ExtensionConfig, extension_key
+from goose_nb.extensions.config import GOOSE_BUILTINS, ExtensionConfig, extension_key
 from goose_nb.extensions.server import ExtensionServer
 from goose_nb.extensions.tools import extension_tools
 from goose_nb.secrets import MIN_SECRET_LENGTH, environment_secrets, url_secrets
@@ -107,6 +107,27 @@ class Extensions:
             raise ExtensionError(f"no extension named {name!r} (configured: {known}); "
                                  "`%goose extensions` lists them")
         return key
+
+    def named(self, names: Sequence[str]) -> tuple[list[ExtensionConfig], list[str]]:
+        """What a recipe's bare extension names (``- github``) stand for in this session:
+        a configured extension that is disabled here, enabled for the recipe's run; one
+        of Goose's builtins; or a problem line for a name nobody configured. An enabled
+        extension is left out, since the run already has it."""
+        configs: list[ExtensionConfig] = []
+        problems: list[str] = []
+        for name in names:
+            key = extension_key(name)
+            config = self._configs.get(key)
+            if config is None and key in GOOSE_BUILTINS:
+                configs.append(ExtensionConfig(name=key, type="builtin", origin="recipe"))
+            elif config is None:
+                problems.append(f"the recipe's extension {name!r} is not configured; add it "
+                                f"to config.yaml's extensions, or run `%goose extensions add "
+                                f"{key} -- CMD ARGS`; the run goes on without it")
+            elif not self.enabled(config):
+                configs.append(config.model_copy(update={"enabled": True,
+                                                         "origin": "recipe"}))
+        return configs, problems
 
     def enabled(self, config: ExtensionConfig) -> bool:
         return self._switched.get(config.key, config.enabled)

@@ -156,7 +156,8 @@ class RecipeMagics(TopicMagics):
         prompt = "\n\n".join(filter(None, [rendered.prompt, body])) or DEFAULT_PROMPT
         display(run_header(recipe, rendered))
         # the recipe's extensions run for this run only
-        extensions = session.scoped_extensions(recipe.extension_configs())
+        extensions = session.scoped_extensions(recipe.extension_configs(),
+                                               recipe.extension_names)
         try:
             with session.listening(turn_view(session)):
                 record = session.ask(prompt, replace(options, toolsets=(extensions,)))

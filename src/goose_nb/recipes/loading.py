@@ -44,12 +44,16 @@ def read_recipe(path: str | Path, *, warn: bool = True) -> Recipe:
     if not isinstance(data, dict):
         raise RecipeError(f"{path}: expected a mapping of recipe fields (title, description, "
                           f"instructions, prompt, ...), got {type(data).__name__}")
-    found: list[str] = []
     if isinstance(data.get("recipe"), dict) and "title" not in data:
         data = data["recipe"]  # a Goose Desktop library file
+    mended, found = _lenient(path, data)
     try:
-        recipe = Recipe.model_validate(data)
+        recipe = Recipe.model_validate(mended)
     except ValidationError as exc:
+        if mended.get("title") != data.get("title"):
+            # it does not validate even with a title: probably not a Goose recipe at all,
+            # so the missing title leads the message
+            exc = _validation_error(data) or exc
         raise RecipeError(_validation_message(path, text, exc)) from None
     found += _unknown_keys(recipe)
     recipe = _resolve_sub_recipes(recipe, path.parent.resolve())
@@ -68,7 +72,7 @@ def read_recipe(path: str | Path, *, warn: bool = True) -> Recipe:
         check_rules(recipe, variables)
     except ValueError as exc:
         raise RecipeError(f"{path}: {exc}") from None
-    found += rule_warnings(recipe)
+    found += rule_warnings(recipe, variables)
     recipe._path = path.resolve()
     recipe._variables = variables
     recipe._warnings = tuple(found)
@@ -76,6 +80,34 @@ def read_recipe(path: str | Path, *, warn: bool = True) -> Recipe:
         for message in found:
             warnings.warn(f"{path}: {message}", RecipeWarning, stacklevel=3)
     return recipe
+
+
+def _lenient(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Two slips common in published recipes, mended with a warning: no ``title`` (the
+    file's name stands in, for a mapping that has a recipe's text) and ``max_turns`` at
+    the top level instead of under ``settings``."""
+    found = []
+    if "title" not in data and ("instructions" in data or "prompt" in data):
+        data = {**data, "title": path.stem}
+        found.append(f"no title; the file name {path.stem!r} is used")
+    settings = data.get("settings")
+    if "max_turns" in data and (settings is None or isinstance(settings, dict)):
+        data = dict(data)
+        max_turns = data.pop("max_turns")
+        if settings and "max_turns" in settings:
+            found.append("max_turns is given twice; settings.max_turns is used")
+        else:
+            data["settings"] = {**(settings or {}), "max_turns": max_turns}
+            found.append("top-level max_turns is read as settings.max_turns")
+    return data, found
+
+
+def _validation_error(data: dict[str, Any]) -> ValidationError | None:
+    try:
+        Recipe.model_validate(data)
+    except ValidationError as exc:
+        return exc
+    return None
 
 
 def _read_text(path: Path) -> str:

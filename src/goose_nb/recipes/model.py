@@ -33,7 +33,6 @@ ExtensionType = Literal["builtin", "stdio", "sse", "streamable_http", "platform"
                         "inline_python"]
 
 
-
 def _scalar_text(value: Any) -> Any:
     """Numbers and booleans where text is expected become their text, as in Goose."""
     if isinstance(value, bool):
@@ -122,23 +121,37 @@ class RetryConfig(Part):
     on_failure: Text | None = None
 
 
+def _bare_name(value: Any) -> Any:
+    """``- github`` (a name where Goose wants a mapping, as recipes on Goose's website
+    have it) names an extension the user has configured."""
+    return {"name": value, "type": None} if isinstance(value, str) else value
+
+
 class Extension(BaseModel):
     """An ``extensions`` entry: an MCP server the recipe's run starts (and stops after),
-    in Goose's own shape (``type``, ``name``, then the type's fields)."""
+    in Goose's own shape (``type``, ``name``, then the type's fields). Without a ``type``
+    it is a bare name, which the run looks up among the user's configured extensions."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    type: ExtensionType
+    type: ExtensionType | None  # None only for a bare name: a mapping needs its type
     name: Text
     description: Text | None = None
 
     @model_validator(mode="after")
     def _required_by_type(self) -> Extension:
+        if self.type is None:
+            return self
         needed = {"stdio": "cmd", "sse": "uri", "streamable_http": "uri",
                   "inline_python": "code"}.get(self.type)
         if needed and not (self.model_extra or {}).get(needed):
             raise ValueError(f"a {self.type} extension needs `{needed}`")
         return self
+
+
+def _author_text(value: Any) -> Any:
+    """``author: amitdev`` (as Goose's recipe catalog writes it) is the author's contact."""
+    return {"contact": value} if isinstance(value, str) else value
 
 
 class Author(BaseModel):
@@ -148,8 +161,6 @@ class Author(BaseModel):
 
     contact: Text | None = None
     metadata: Text | None = None
-
-
 
 
 class Recipe(BaseModel):
@@ -167,13 +178,13 @@ class Recipe(BaseModel):
     id: Text | None = None
     instructions: Text | None = None
     prompt: Text | None = None
-    extensions: Annotated[list[Extension], BeforeValidator(_none_as_empty)] = \
-        Field(default_factory=list)
+    extensions: Annotated[list[Annotated[Extension, BeforeValidator(_bare_name)]],
+                          BeforeValidator(_none_as_empty)] = Field(default_factory=list)
     context: Annotated[list[Text], BeforeValidator(_none_as_empty)] = \
         Field(default_factory=list)
     activities: Annotated[list[Text], BeforeValidator(_none_as_empty)] = \
         Field(default_factory=list)
-    author: Author | None = None
+    author: Annotated[Author | None, BeforeValidator(_author_text)] = None
     parameters: Annotated[list[Parameter], BeforeValidator(_none_as_empty)] = \
         Field(default_factory=list)
     settings: RecipeSettings | None = None
@@ -217,12 +228,18 @@ class Recipe(BaseModel):
         return self.response.json_schema if self.response else None
 
     def extension_configs(self) -> list[ExtensionConfig]:
-        """The recipe's extensions as the session runs them, enabled for its run."""
+        """The recipe's own extension entries as the session runs them, enabled for its
+        run (bare names are in ``extension_names``)."""
         from goose_nb.extensions import ExtensionConfig
 
         return [ExtensionConfig.model_validate({**ext.model_dump(), "enabled": True,
                                                 "origin": "recipe"})
-                for ext in self.extensions]
+                for ext in self.extensions if ext.type is not None]
+
+    @property
+    def extension_names(self) -> tuple[str, ...]:
+        """The extensions the recipe names without configuring them (``- github``)."""
+        return tuple(ext.name for ext in self.extensions if ext.type is None)
 
     def parameter(self, key: str) -> Parameter | None:
         return next((p for p in self.parameters if p.key == key), None)

@@ -1,8 +1,9 @@
 """Filling a recipe in: parameter values, the sandboxed render, the run's options.
 
 Values follow Goose (``apply_values_to_parameters``): a given value wins, then the default,
-then for ``user_prompt`` parameters an answer from the user; whatever is still missing is
-one error naming every missing parameter. ``file`` parameters take a path and render as the
+then for ``user_prompt`` parameters an answer from the user, and an optional parameter
+without a default is empty; whatever is still missing is one error naming every missing
+parameter. ``file`` parameters take a path and render as the
 file's text. Unlike Goose, the fields are rendered one by one after the YAML is read, so a
 value containing YAML syntax or newlines cannot change the recipe's structure.
 """
@@ -90,6 +91,9 @@ def resolve_values(recipe: Recipe, params: Mapping[str, Any], ask: Asker | None
             value = param.default
         if value is None and param.requirement == "user_prompt" and ask is not None:
             value = ask(param)
+        if value is None and param.requirement == "optional":
+            values[param.key] = ""  # an optional parameter without a default: empty
+            continue
         if value is None:
             missing.append(param.key)
             continue

@@ -151,7 +151,8 @@ async def _task_run(
     options = recipe.turn_options(rendered, default_provider=await host.worker_provider_name())
     instructions = "\n\n".join(filter(None, [SUBAGENT_INSTRUCTIONS, options.instructions]))
     prompt = task.prompt or rendered.prompt or "Carry out the instructions."
-    extensions = host.scoped_extensions(recipe.extension_configs())
+    extensions = host.scoped_extensions(recipe.extension_configs(),
+                                        recipe.extension_names)
     return prompt, TurnOptions(instructions=instructions, model=options.model,
                                temperature=options.temperature,
                                max_steps=task.max_turns or options.max_steps or limits.max_turns,
