@@ -29,7 +29,8 @@ HEADERS = ["task", "status", "model(s)", "turns", "tokens in / out", "cost", "ti
 
 def _row(result: TaskResult, show_cost: bool) -> list[str]:
     detail = result.detail
-    models = ", ".join(str(m) for m in detail.models) or "—"
+    models = ", ".join(str(m) for m in detail.models) or (
+        f"{detail.external_tool} (external)" if detail.external_tool else "—")
     row = [result.task_id, f"{STATUS_MARKS[result.status]} {result.status}", models,
            str(detail.steps), _token_cell(detail.usage)]
     row += [format_cost(detail.cost)] if show_cost else []

@@ -43,6 +43,8 @@ class SubagentMagics(TopicMagics):
               max_turns: 5
             - recipe: data-profiler
               params: {variable: df}
+            - extension: codex      # an external agent, configured as an extension
+              prompt: Analyze the structure of this project
 
         Or a request in words, which the model splits into tasks itself::
 

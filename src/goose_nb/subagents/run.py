@@ -7,7 +7,8 @@ each of the user's values the first time it reads it (``tools/namespaces.py``): 
 the user's data, but neither its assignments nor its in-place changes reach the user. Its
 Python code still runs on the kernel's main thread, one call at a time; what runs in
 parallel is everything else, above all the waits on the network. One subagent failing or
-timing out never stops the others.
+timing out never stops the others. A task for an external agent (``extension:``) is one call
+of that extension's agent tool instead of a turn (``external.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from goose_nb.agent.loop import Agent
 from goose_nb.agent.turns import PrivateConversation, TurnOptions
 from goose_nb.errors import GooseError
 from goose_nb.events import SubagentFinished, SubagentStarted
+from goose_nb.messages import Usage
 from goose_nb.recipes import load_recipe
+from goose_nb.subagents.external import ask_external
 from goose_nb.subagents.spec import Mode, SubagentTask, parse_duration, task_from
 from goose_nb.subagents.summary import ExecutionSummary, SubagentSummary, TaskResult, TaskStatus
 from goose_nb.tools.namespaces import CopyOnReadNamespace
@@ -177,25 +180,39 @@ async def run_task(
     conversation = PrivateConversation(policy=_policy(host))
     timeout = task.timeout or limits.timeout
     label = task.prompt or f"recipe {task.recipe}"
+    if task.extension is not None:
+        label = f"{task.extension}: {label}"
     host.emit(SubagentStarted(task_id, label))
     began = time.perf_counter()
     status: TaskStatus = "failed"
     answer: str | None = None
     error: str | None = None
     extensions: Extensions | None = None
+    external_tool = ""
     try:
-        prompt, options, extensions = await _task_run(host, task, limits)
         namespace = CopyOnReadNamespace(host.namespace, host.hidden_names)
         runner = host.tool_runner(namespace=namespace, refused=REFUSED_IN_SUBAGENTS)
-        agent = Agent(host, conversation, options, runner, usage_role="subagent")
-        record = await asyncio.wait_for(agent.run_turn(prompt), timeout)
-        # hitting max_turns is a failure even when the tool-calling steps said something:
-        # record.answer then holds that in-between text, not a final answer
-        if record.answer.strip() and not record.hit_step_limit:
-            status, answer = "success", record.answer
+        if task.extension is not None:
+            reply = await asyncio.wait_for(
+                ask_external(runner, task.extension, task.prompt or "", conversation.emit),
+                timeout)
+            external_tool = reply.tool
+            if reply.failed or not reply.text.strip():
+                error = reply.text.strip() or f"{reply.tool} answered nothing"
+            else:
+                status, answer = "success", reply.text
         else:
-            error = "stopped without an answer" + (
-                f" after {options.max_steps} turns (max_turns)" if record.hit_step_limit else "")
+            prompt, options, extensions = await _task_run(host, task, limits)
+            agent = Agent(host, conversation, options, runner, usage_role="subagent")
+            record = await asyncio.wait_for(agent.run_turn(prompt), timeout)
+            # hitting max_turns is a failure even when the tool-calling steps said
+            # something: record.answer then holds that in-between text, not an answer
+            if record.answer.strip() and not record.hit_step_limit:
+                status, answer = "success", record.answer
+            else:
+                error = "stopped without an answer" + (
+                    f" after {options.max_steps} turns (max_turns)"
+                    if record.hit_step_limit else "")
     except asyncio.TimeoutError:
         status, error = "timeout", f"timed out after {timeout:g} s"
     except GooseError as exc:
@@ -212,6 +229,7 @@ async def run_task(
     detail = result.detail
     detail.prompt = label
     detail.seconds = seconds
+    detail.external_tool = external_tool
     for turn in conversation.turns:
         detail.steps += len(turn.steps)
         detail.usage = detail.usage + turn.usage
@@ -220,5 +238,7 @@ async def run_task(
                 detail.models.append(step.model)
     costs = [host.turn_cost(turn) for turn in conversation.turns]
     detail.cost = None if None in costs else sum(c for c in costs if c is not None)
+    if external_tool:  # the external agent's own tokens and bill are its own: unknown
+        detail.steps, detail.usage, detail.cost = 1, Usage.not_reported(), None
     detail.events = conversation.events
     return result

@@ -70,13 +70,15 @@ def limits_from_words(text: str) -> tuple[float | None, int | None]:
 
 class SubagentTask(BaseModel):
     """One task: a prompt, or a recipe with parameters (or both: the prompt then joins
-    the recipe's), and optional limits of its own."""
+    the recipe's), and optional limits of its own. With ``extension`` the prompt goes to
+    that extension's agent tool instead (an external subagent, ``external.py``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: str | None = None
     prompt: str | None = None
     recipe: str | None = None
+    extension: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     timeout: float | None = None
     max_turns: int | None = Field(default=None, ge=1)
@@ -90,8 +92,12 @@ class SubagentTask(BaseModel):
             raise ValueError(str(exc)) from None
 
     def model_post_init(self, context: Any) -> None:
-        if not (self.prompt and self.prompt.strip()) and not self.recipe:
+        has_prompt = bool(self.prompt and self.prompt.strip())
+        if not has_prompt and not self.recipe:
             raise ValueError("a task needs a prompt or a recipe")
+        if self.extension is not None and (self.recipe or not has_prompt):
+            raise ValueError("a task for an external agent (extension) needs a prompt, "
+                             "and no recipe")
 
 
 def _looks_like_a_list(body: str) -> bool:
@@ -144,5 +150,5 @@ def task_from(item: Any, index: int) -> SubagentTask:
         else:
             reason = str(exc)
         raise GooseError(f"task {index} of the list is not valid: {reason}; give a prompt "
-                         "string, or a mapping with prompt/recipe/params/timeout/"
-                         "max_turns/id") from None
+                         "string, or a mapping with prompt/recipe/params/extension/"
+                         "timeout/max_turns/id") from None

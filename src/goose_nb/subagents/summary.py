@@ -26,6 +26,8 @@ class TaskDetail:
 
     prompt: str = ""
     models: list[ModelRef] = field(default_factory=list)
+    #: the extension's tool that ran the task, for an external subagent
+    external_tool: str = ""
     steps: int = 0
     usage: Usage = field(default_factory=Usage)
     cost: float | None = None

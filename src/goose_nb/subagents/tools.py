@@ -32,6 +32,9 @@ class TaskParameters(BaseModel):
     instructions: str | None = Field(default=None, description="What this subagent must do")
     recipe: str | None = Field(default=None, description="A recipe to run instead (its name)")
     params: dict[str, Any] = Field(default_factory=dict, description="The recipe's parameters")
+    extension: str | None = Field(default=None, description=(
+        "An extension that is an external agent (e.g. 'codex' when the user says 'use the "
+        "codex subagent'): it runs the instructions instead of a subagent"))
     timeout: str | None = Field(default=None, description="e.g. '90s' or '7m'")
     max_turns: int | None = Field(default=None, ge=1, description="Model calls allowed")
 
@@ -100,7 +103,8 @@ class SubagentToolbox:
             try:
                 self.tasks[task_id] = SubagentTask.model_validate({
                     "id": task_id, "prompt": spec.instructions, "recipe": spec.recipe,
-                    "params": spec.params, "timeout": spec.timeout,
+                    "params": spec.params, "extension": spec.extension,
+                    "timeout": spec.timeout,
                     "max_turns": spec.max_turns})
             except ValueError as exc:
                 return ToolOutcome(f"task {len(ids) + 1} is not valid: {exc}")
@@ -129,7 +133,9 @@ def delegate(host: FeatureHost, prompt: str, limits: RunLimits, forced_mode: Mod
     mode = f" in {forced_mode} mode" if forced_mode else ""
     options = TurnOptions(instructions=(
         "The user wants this done by subagents: split the request into independent tasks "
-        f"with {CREATE_TOOL}, run them with {EXECUTE_TOOL}{mode}, then report what they did."))
+        f"with {CREATE_TOOL}, run them with {EXECUTE_TOOL}{mode}, then report what they did. "
+        "A task the user gives to a named subagent that is one of your extensions (\"use "
+        "the codex subagent to ...\") goes to that extension: set its `extension`."))
     agent = Agent(host, host, options, runner=host.tool_runner(extra_tools=toolbox.tools))
     host.run_agent(agent, prompt)
     if toolbox.last_summary is None:
