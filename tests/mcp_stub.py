@@ -8,7 +8,9 @@ Run as ``python tests/mcp_stub.py [--hang-at-start] [--fail-at-start]``, it serv
 - ``sleep`` (read-only): sleeps ``seconds`` before answering, for a call that outlasts
   its timeout;
 - ``huge`` (read-only): ``size`` characters of text;
-- ``write_note``: not read-only (so ``smart_approve`` asks for it).
+- ``write_note``: not read-only (so ``smart_approve`` asks for it);
+- ``pictures`` (read-only): ``count`` images, each a real PNG of one red pixel padded to
+  ``size`` bytes, or of another ``format``, for the image budget.
 
 ``--hang-at-start`` never answers the handshake; ``--fail-at-start`` writes a line to
 stderr and exits before it.
@@ -17,10 +19,12 @@ stderr and exits before it.
 from __future__ import annotations
 
 import os
+import struct
 import sys
 import time
+import zlib
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Image, MCPServer
 from mcp_types import ToolAnnotations
 
 READ_ONLY = ToolAnnotations(read_only_hint=True)
@@ -62,6 +66,24 @@ def huge(size: int) -> str:
 def write_note(text: str) -> str:
     """Pretend to change something."""
     return f"noted: {text}"
+
+
+def red_pixel_png() -> bytes:
+    """A valid PNG of one red pixel."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+@server.tool(annotations=READ_ONLY)
+def pictures(count: int = 1, size: int = 0, format: str = "png") -> list[Image]:
+    """Images: one red pixel each (padded to `size` bytes after the PNG's end)."""
+    data = red_pixel_png()
+    data += b"\x00" * max(0, size - len(data))
+    return [Image(data=data, format=format) for _ in range(count)]
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ the servers really answered.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -24,10 +25,18 @@ from typing import Any
 import pytest
 from conftest import OPENAI_KEY, register_goose, run_cell
 from IPython.core.error import UsageError
-from model_server import ReceivedRequest, Reply, free_port, openai_reply
+from model_server import (
+    ReceivedRequest,
+    Reply,
+    anthropic_reply,
+    free_port,
+    ollama_reply,
+    openai_reply,
+)
 from test_subagents import tool_contents
 
-from goose_nb.events import Notice, StepFailed
+from goose_nb.display.tool_block import ToolBlock
+from goose_nb.events import Notice, StepFailed, ToolCallFinished
 from goose_nb.session import Session
 from goose_nb.tools.runner import Approval
 
@@ -54,7 +63,9 @@ def calls(*steps: tuple[str, dict[str, Any]], answer: str = "done") -> Callable[
     ``answer``."""
     def respond(request: ReceivedRequest) -> Reply:
         messages = request.json["messages"]
-        last_prompt = max(i for i, m in enumerate(messages) if m["role"] == "user")
+        # the prompt is text; a user message of parts carries a tool result's images
+        last_prompt = max(i for i, m in enumerate(messages)
+                          if m["role"] == "user" and isinstance(m["content"], str))
         done = sum(m["role"] == "assistant" for m in messages[last_prompt:])
         if done < len(steps):
             name, arguments = steps[done]
@@ -215,6 +226,88 @@ def test_a_huge_result_is_capped_for_the_model(model_server, make_session):
     assert len(content) < 21_000 and "characters left out" in content
 
 
+# images: shown in the tool block, and sent to each provider its own way
+
+
+def stub_images_reply(provider: str, arguments: dict[str, Any]) -> tuple[Reply, Reply]:
+    """The model calls ``stub__pictures`` with ``arguments``, then answers."""
+    text = json.dumps(arguments)
+    if provider == "anthropic":
+        return anthropic_reply("", [("toolu_1", "stub__pictures", text)]), \
+            anthropic_reply("a red pixel")
+    if provider == "ollama":
+        return ollama_reply("", [("stub__pictures", arguments)]), ollama_reply("a red pixel")
+    return openai_reply(tool_calls=[("c1", "stub__pictures", text)]), \
+        openai_reply("a red pixel")
+
+
+def sent_images(provider: str, request: ReceivedRequest) -> list[str]:
+    """The base64 images of the follow-up request, wherever the provider keeps them."""
+    messages = request.json["messages"]
+    if provider == "anthropic":
+        return [block["source"]["data"] for message in messages
+                if isinstance(message["content"], list)
+                for part in message["content"] if part.get("type") == "tool_result"
+                and isinstance(part["content"], list)
+                for block in part["content"] if block["type"] == "image"]
+    if provider == "ollama":
+        return [image for message in messages if message["role"] == "tool"
+                for image in message.get("images", [])]
+    return [part["image_url"]["url"].removeprefix("data:image/png;base64,")
+            for message in messages if message["role"] == "user"
+            and isinstance(message["content"], list)
+            for part in message["content"] if part["type"] == "image_url"]
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama"])
+def test_images_reach_the_model_and_the_tool_block(model_server, make_session, provider):
+    session = make_session(model_server, provider, config=config(
+        stdio_entry("stub", sys.executable, [str(STUB)])).replace(
+            "GOOSE_MODEL: gpt-test", "GOOSE_MODEL: a-model"))
+    model_server.queue(*stub_images_reply(provider, {"count": 2}))
+    shown = []
+    with session.listening(shown.append):
+        assert session.ask("show me").answer.strip() == "a red pixel"
+    [image_one, image_two] = sent_images(provider, model_server.requests[1])
+    assert base64.b64decode(image_one).startswith(b"\x89PNG") and image_one == image_two
+    finished = next(e for e in shown if isinstance(e, ToolCallFinished))
+    assert [i.mime_type for i in finished.result.images] == ["image/png"] * 2
+    block = ToolBlock(finished.call, finished.result).markdown()
+    assert block.count(f'<img src="data:image/png;base64,{image_one}"') == 2
+    if provider == "openai":  # the images follow the tool messages as a user message
+        roles = [m["role"] for m in model_server.requests[1].json["messages"]]
+        assert roles[-2:] == ["tool", "user"]
+
+
+def test_images_over_the_budget_are_named_not_sent(model_server, make_session):
+    session = make_session(model_server, config=config(
+        stdio_entry("stub", sys.executable, [str(STUB)])))
+    model_server.responder = calls(("stub__pictures", {"count": 6}),
+                                   ("stub__pictures", {"size": 2_000_000}),
+                                   ("stub__pictures", {"format": "svg+xml"}))
+    session.ask("too many, too big, not a bitmap")
+    request = model_server.requests[-1]
+    many, big, svg = tool_contents(request)
+    assert many.count("(not shown: only the first 4 images are)") == 2
+    assert "[image image/png, 2,000,000 bytes] (not shown: larger than 1,000,000 bytes)" == big
+    assert svg.endswith("(not shown: only PNG, JPEG, GIF and WebP are)")
+    assert len(sent_images("openai", request)) == 4
+
+
+def test_images_count_against_the_context_and_go_when_results_are_shortened():
+    from goose_nb.context import IMAGE_TOKENS, estimate_tokens, shorten_results
+    from goose_nb.messages import Message, ToolImage, ToolResult
+
+    image = ToolImage(mime_type="image/png", data="iVBORw0KGgo=")
+    results = (ToolResult(tool_call_id="c1", content="one", images=(image,) * 3),)
+    message = Message(role="tool", tool_results=results)
+    plain = Message(role="tool", tool_results=(results[0].model_copy(update={"images": ()}),))
+    assert estimate_tokens("", [message], []) - estimate_tokens("", [plain], []) == \
+        3 * IMAGE_TOKENS
+    shortened, count = shorten_results([message, plain])
+    assert count == 1 and shortened[0].tool_results[0].images == ()
+
+
 def test_reset_stops_the_servers_and_the_next_turn_starts_them_again(model_server,
                                                                      make_session):
     session = make_session(model_server, config=config(
@@ -289,6 +382,8 @@ def test_an_npm_server_run_with_npx_gives_text_images_and_scrubbed_environment(
     echo, image, environment = tool_contents(model_server.requests[-1])
     assert echo == "Echo: hi from the notebook"
     assert "[image image/png," in image
+    [tiny] = sent_images("openai", model_server.requests[-1])  # the server's own image
+    assert base64.b64decode(tiny).startswith(b"\x89PNG")
     # the server sees the variable (passed with envs); the model never sees its value
     assert "WAREHOUSE_TOKEN" in environment and "wh-tok-9a8b7c6d5e" not in environment
     assert "everything__echo" in {t for row in session.extensions.rows() for t in row.tools}

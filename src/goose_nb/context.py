@@ -25,6 +25,9 @@ HINTS_FILE = ".goosehints"
 CONTEXT_BUDGET = 0.8
 #: characters per token, on the safe side for English and code (real BPE averages ~4)
 CHARS_PER_TOKEN = 3.5
+#: tokens an image costs, on the safe side: Anthropic's ceiling for a full-size image
+#: (about 1,600); OpenAI's high-detail tiles of a 1024-pixel square come to 765
+IMAGE_TOKENS = 1_600
 DEFAULT_CONTEXT_LIMIT = 128_000
 #: known windows by model-name prefix; the longest matching prefix wins
 KNOWN_CONTEXT_LIMITS: dict[str, int] = {
@@ -141,7 +144,8 @@ class _CountOnce(Generic[Counted]):
 def _message_chars(message: Message) -> int:
     return (len(message.text) + 16
             + sum(len(c.raw_arguments or json.dumps(c.arguments)) for c in message.tool_calls)
-            + sum(len(r.content) for r in message.tool_results))
+            + sum(len(r.content) + len(r.images) * IMAGE_TOKENS * CHARS_PER_TOKEN
+                  for r in message.tool_results))
 
 
 def _tool_chars(tool: ToolSpec) -> int:
@@ -189,7 +193,8 @@ class Trimmed:
 
 
 def shorten_results(messages: Sequence[Message]) -> tuple[list[Message], int]:
-    """Replace the content of tool results, except the newest, by a short marker."""
+    """Replace the content (and drop the images) of tool results, except the newest, by a
+    short marker."""
     shortened, count = [], 0
     last_tool = max((i for i, m in enumerate(messages) if m.role == "tool"), default=-1)
     for index, message in enumerate(messages):

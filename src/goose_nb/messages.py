@@ -34,8 +34,22 @@ class ToolCall(BaseModel):
     repaired: bool = False
 
 
+class ToolImage(BaseModel):
+    """An image a tool gave back (an MCP server's image content), base64-encoded."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mime_type: str
+    data: str
+
+    @property
+    def data_url(self) -> str:
+        return f"data:{self.mime_type};base64,{self.data}"
+
+
 class ToolResult(BaseModel):
-    """The outcome of one tool call, sent back to the model."""
+    """The outcome of one tool call, sent back to the model: its text, and the images
+    it gave (each provider sends them its own way)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -43,6 +57,7 @@ class ToolResult(BaseModel):
     name: str = ""
     content: str
     is_error: bool = False
+    images: tuple[ToolImage, ...] = ()
 
 
 class Message(BaseModel):

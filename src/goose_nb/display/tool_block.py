@@ -1,4 +1,5 @@
-"""A tool call as a collapsible block: name, arguments (code as code), result, ✓ or ✗.
+"""A tool call as a collapsible block: name, arguments (code as code), result (its images
+as images), ✓ or ✗.
 
 Markdown ``<details>`` renders as a collapsed block in JupyterLab, Notebook, VS Code and on
 GitHub; the plain-text form is a short indented summary for terminals.
@@ -6,6 +7,7 @@ GitHub; the plain-text form is a short indented summary for terminals.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -61,6 +63,9 @@ class ToolBlock:
             if len(lines) > PREVIEW_LINES:
                 parts += ["", f"<details><summary>show all {len(lines)} lines</summary>", "",
                           fence(self.result.content, "text"), "", "</details>"]
+            for number, image in enumerate(self.result.images, start=1):
+                parts += ["", f'<img src="{image.data_url}" alt="image {number} from '
+                              f'{html.escape(self.call.name)}" style="max-width: 100%"/>']
         parts += ["", "</details>"]
         return "\n".join(parts)
 

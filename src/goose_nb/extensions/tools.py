@@ -2,9 +2,11 @@
 (``extension__tool``), with the server's own JSON schema, read-only when the server says so.
 
 A result's content blocks become the text the model reads: text as it is, a resource's text
-under its URI, and for images, audio and binary resources a line saying what they are (the
-model is told of them; the bytes stay out of the context). ``isError``, a JSON-RPC error and
-a call that outlasts the extension's timeout are failed calls for the lead/worker policy.
+under its URI, and for images, audio and binary resources a line saying what they are.
+Images (PNG, JPEG, GIF, WebP) are also passed on, to the cell's tool block and to the model,
+up to ``MAX_IMAGES`` of at most ``MAX_IMAGE_BYTES`` each; the line says when one was not.
+``isError``, a JSON-RPC error and a call that outlasts the extension's timeout are failed
+calls for the lead/worker policy.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from goose_nb.errors import ExtensionError
 from goose_nb.failures import Failure
+from goose_nb.messages import ToolImage
 from goose_nb.tools.base import AnyArguments, Tool, ToolContext, ToolOutcome, cap
 
 if TYPE_CHECKING:
@@ -24,6 +27,11 @@ if TYPE_CHECKING:
 
 #: separates the extension's name from the tool's, as in Goose
 SEPARATOR = "__"
+#: the image types every provider takes
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+#: images per result passed to the model and the notebook, and the size of each
+MAX_IMAGES = 4
+MAX_IMAGE_BYTES = 1_000_000
 
 
 def extension_tools(server: ExtensionServer) -> list[Tool[AnyArguments]]:
@@ -51,7 +59,7 @@ def _tool(server: ExtensionServer, listed: mcp_types.Tool) -> Tool[AnyArguments]
         text = result_text(result)
         if result.is_error:
             return ToolOutcome(text or f"{full_name} failed", Failure("tool_error", full_name))
-        return ToolOutcome(text)
+        return ToolOutcome(text, images=result_images(result))
 
     annotations = listed.annotations
     return Tool(
@@ -80,9 +88,36 @@ def schema_problem(schema: dict[str, Any], arguments: dict[str, Any]) -> str | N
     return f"{where}: {' '.join(error.message.split())}"
 
 
+def result_images(result: mcp_types.CallToolResult) -> tuple[ToolImage, ...]:
+    """The result's images that the model and the notebook are shown, within the budget."""
+    images = [ToolImage(mime_type=block.mime_type, data=block.data) for block in result.content
+              if block.type == "image" and _image_problem(block) is None]
+    return tuple(images[:MAX_IMAGES])
+
+
+def _image_problem(block: Any) -> str | None:
+    """Why an image block is not passed on (None: it is, within the count)."""
+    if block.mime_type not in IMAGE_TYPES:
+        return "not shown: only PNG, JPEG, GIF and WebP are"
+    if _decoded_size(block.data) > MAX_IMAGE_BYTES:
+        return f"not shown: larger than {MAX_IMAGE_BYTES:,} bytes"
+    return None
+
+
 def result_text(result: mcp_types.CallToolResult) -> str:
-    """What the model reads of a result, capped to the tool result size."""
-    parts = [_block_text(block) for block in result.content]
+    """What the model reads of a result, capped to the tool result size; an image's line
+    says when the image itself is not passed on, and why."""
+    parts, images = [], 0
+    for block in result.content:
+        part = _block_text(block)
+        if getattr(block, "type", "") == "image":
+            problem = _image_problem(block)
+            if problem is None:
+                images += 1
+                if images > MAX_IMAGES:
+                    problem = f"not shown: only the first {MAX_IMAGES} images are"
+            part += f" ({problem})" if problem else ""
+        parts.append(part)
     if not any(parts) and result.structured_content is not None:
         parts = [json.dumps(result.structured_content, ensure_ascii=False, default=str)]
     return cap("\n".join(part for part in parts if part))

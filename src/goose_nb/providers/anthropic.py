@@ -25,6 +25,7 @@ from goose_nb.messages import (
     StreamEvent,
     TextDelta,
     ToolCall,
+    ToolResult,
     Usage,
 )
 from goose_nb.providers.base import HTTPProvider, json_chunk, make_tool_call, names_in
@@ -51,6 +52,16 @@ def _merge_same_role(wire: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
+def _result_content(result: ToolResult) -> str | list[dict[str, Any]]:
+    """A tool result's text, with its images as image blocks when it has any."""
+    if not result.images:
+        return result.content
+    return [{"type": "text", "text": result.content}, *(
+        {"type": "image", "source": {"type": "base64", "media_type": image.mime_type,
+                                     "data": image.data}}
+        for image in result.images)]
+
+
 def to_anthropic_messages(messages: list[Message]) -> list[dict[str, Any]]:
     """Our history in Anthropic's shape: tool results are ``user`` messages of blocks."""
     wire: list[dict[str, Any]] = []
@@ -60,7 +71,7 @@ def to_anthropic_messages(messages: list[Message]) -> list[dict[str, Any]]:
                 {
                     "type": "tool_result",
                     "tool_use_id": result.tool_call_id,
-                    "content": result.content,
+                    "content": _result_content(result),
                     **({"is_error": True} if result.is_error else {}),
                 }
                 for result in message.tool_results

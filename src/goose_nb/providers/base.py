@@ -239,15 +239,19 @@ def chat_messages(
     *,
     tool_result: Callable[[ToolResult], dict[str, Any]],
     tool_calls: Callable[[Message], dict[str, Any]],
+    tool_images: Callable[[Message], dict[str, Any] | None] = lambda message: None,
 ) -> list[dict[str, Any]]:
     """The history in the chat-completions shape OpenAI and Ollama share: the system prompt
     as a first ``system`` message, each tool result a ``tool`` message of its own, every
-    other message ``{"role", "content"}``. The two shapes that differ between them, a tool
-    result and an assistant message with tool calls, are the caller's."""
+    other message ``{"role", "content"}``. The shapes that differ between them, a tool
+    result, an assistant message with tool calls, and a message after the results that
+    carries their images, are the caller's."""
     wire: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     for message in messages:
         if message.role == "tool":
             wire.extend(tool_result(result) for result in message.tool_results)
+            if (images := tool_images(message)) is not None:
+                wire.append(images)
         elif message.role == "assistant" and message.tool_calls:
             wire.append(tool_calls(message))
         else:

@@ -40,7 +40,9 @@ def to_ollama_messages(system: str, messages: list[Message]) -> list[dict[str, A
     return chat_messages(
         system, messages,
         tool_result=lambda result: {"role": "tool", "content": result.content,
-                                    "tool_name": result.name},
+                                    "tool_name": result.name,
+                                    **({"images": [image.data for image in result.images]}
+                                       if result.images else {})},
         tool_calls=lambda message: {
             "role": "assistant",
             "content": message.text,

@@ -49,12 +49,27 @@ TEXT_PARTS = frozenset({"text", "output_text"})
 REASONING_PARTS = frozenset({"reasoning", "thinking", "reasoning_text"})
 
 
+def _images_message(message: Message) -> dict[str, Any] | None:
+    """The images of tool results, as the ``user`` message after them (a ``tool``
+    message carries text only)."""
+    parts: list[dict[str, Any]] = [
+        {"type": "image_url", "image_url": {"url": image.data_url}}
+        for result in message.tool_results for image in result.images]
+    if not parts:
+        return None
+    names = ", ".join(dict.fromkeys(r.name for r in message.tool_results if r.images))
+    return {"role": "user", "content": [
+        {"type": "text", "text": f"The images the tool results above returned ({names}):"},
+        *parts]}
+
+
 def to_openai_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
     """Our history in OpenAI's shape: tool results are one ``tool`` message each."""
     return chat_messages(
         system, messages,
         tool_result=lambda result: {"role": "tool", "tool_call_id": result.tool_call_id,
                                     "content": result.content},
+        tool_images=_images_message,
         tool_calls=lambda message: {
             "role": "assistant",
             # "" rather than null: llama-cpp-python's server refuses null (HTTP 500) and an

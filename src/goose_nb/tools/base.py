@@ -11,7 +11,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from goose_nb.failures import Failure
-from goose_nb.messages import ToolSpec
+from goose_nb.messages import ToolImage, ToolSpec
 
 #: what a tool result sent to the model may hold; longer output keeps its head and tail
 MAX_RESULT_CHARS = 20_000
@@ -21,10 +21,12 @@ Args = TypeVar("Args", bound=BaseModel)
 
 @dataclass(frozen=True, slots=True)
 class ToolOutcome:
-    """The text the model gets back, and the failure if the tool did not do its job."""
+    """The text the model gets back, the images it also sees, and the failure if the
+    tool did not do its job."""
 
     content: str
     failure: Failure | None = None
+    images: tuple[ToolImage, ...] = ()
 
 
 @dataclass

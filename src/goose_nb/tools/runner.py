@@ -97,7 +97,7 @@ class ToolRunner:
         outcome = await self._outcome(call)
         result = ToolResult(tool_call_id=call.id, name=call.name,
                             content=self.context.scrub(outcome.content),
-                            is_error=outcome.failure is not None)
+                            is_error=outcome.failure is not None, images=outcome.images)
         return result, outcome.failure
 
     async def _outcome(self, call: ToolCall) -> ToolOutcome:
