@@ -289,7 +289,7 @@ def test_images_over_the_budget_are_named_not_sent(model_server, make_session):
     request = model_server.requests[-1]
     many, big, svg = tool_contents(request)
     assert many.count("(not shown: only the first 4 images are)") == 2
-    assert "[image image/png, 2,000,000 bytes] (not shown: larger than 1,000,000 bytes)" == big
+    assert big == "[image image/png, 2,000,000 bytes] (not shown: larger than 1,000,000 bytes)"
     assert svg.endswith("(not shown: only PNG, JPEG, GIF and WebP are)")
     assert len(sent_images("openai", request)) == 4
 
@@ -405,6 +405,9 @@ def test_the_magic_adds_lists_disables_and_enables_an_extension(shell, model_ser
         model_server.responder = calls(("stub__count", {}))
         result, shown = run_cell(shell, "%%goose\ncount")
         assert result.error_in_exec is None and "stub__count" in shown
+        assert "<code>stub__count</code> · extension <b>stub</b>" in shown  # the tool block
+        _, shown = run_cell(shell, "%goose status")
+        assert "| extensions | stub: running (6 tools) |" in shown
         _, shown = run_cell(shell, "%goose extensions")
         assert "| stub | notebook | yes | running |" in shown and "stub__write_note" in shown
         _, shown = run_cell(shell, "%goose extensions disable stub")

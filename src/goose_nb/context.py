@@ -144,7 +144,7 @@ class _CountOnce(Generic[Counted]):
 def _message_chars(message: Message) -> int:
     return (len(message.text) + 16
             + sum(len(c.raw_arguments or json.dumps(c.arguments)) for c in message.tool_calls)
-            + sum(len(r.content) + len(r.images) * IMAGE_TOKENS * CHARS_PER_TOKEN
+            + sum(len(r.content) + math.ceil(len(r.images) * IMAGE_TOKENS * CHARS_PER_TOKEN)
                   for r in message.tool_results))
 
 

@@ -55,6 +55,10 @@ def status_view(session: Session) -> RichText:
         rows.append(["cassette", settings.cassette or "(not set)"])
     if settings.record:
         rows.append(["recording to", settings.record])
+    if extensions := [row for row in session.extensions.rows() if row.enabled]:
+        rows.append(["extensions", "; ".join(
+            f"{row.name}: {row.status}" + (f" ({len(row.tools)} tools)" if row.tools else "")
+            for row in extensions)])
     for model_ref, usage in session.usage.by_model().items():
         rows.append([f"tokens · {model_ref}", format_tokens(usage, unit="")])
     return table("goose_nb session", ["", ""], rows)

@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from goose_nb.extensions import extension_of
 from goose_nb.failures import Failure
 from goose_nb.messages import ToolCall, ToolResult
 
@@ -55,8 +56,10 @@ class ToolBlock:
         timing = f" · {self.seconds:.1f} s" if self.result is not None else " · running…"
         failure = f" · {self.failure}" if self.failure else ""
         arguments, language = argument_text(self.call)
-        parts = [f"<details><summary>{self.mark} <code>{self.call.name}</code>{timing}{failure}"
-                 "</summary>", "", fence(arguments, language)]
+        extension = extension_of(self.call.name)
+        origin = f" · extension <b>{html.escape(extension)}</b>" if extension else ""
+        parts = [f"<details><summary>{self.mark} <code>{self.call.name}</code>{origin}{timing}"
+                 f"{failure}</summary>", "", fence(arguments, language)]
         if self.result is not None:
             lines = self.result.content.splitlines()
             parts += ["", fence("\n".join(lines[:PREVIEW_LINES]), "text")]
@@ -72,6 +75,8 @@ class ToolBlock:
     def plain(self) -> str:
         arguments, _ = argument_text(self.call)
         head = f"  {self.mark} {self.call.name}"
+        if extension := extension_of(self.call.name):
+            head += f" (extension {extension})"
         if self.failure:
             head += f" [{self.failure}]"
         lines = [head] + [f"    {line}" for line in arguments.splitlines()[:PLAIN_PREVIEW_LINES]]

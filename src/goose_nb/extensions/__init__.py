@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from goose_nb.extensions.config import ExtensionConfig, extension_key, read_extensions
 from goose_nb.extensions.registry import ExtensionRow, Extensions
-from goose_nb.extensions.tools import SEPARATOR
+from goose_nb.extensions.tools import SEPARATOR, extension_of
 
 __all__ = ["SEPARATOR", "ExtensionConfig", "ExtensionRow", "Extensions", "extension_key",
-           "read_extensions"]
+           "extension_of", "read_extensions"]

@@ -34,6 +34,17 @@ MAX_IMAGES = 4
 MAX_IMAGE_BYTES = 1_000_000
 
 
+#: Goose's own tool prefixes, which name no extension
+OWN_PREFIXES = frozenset({"platform", "dynamic_task", "subagent"})
+
+
+def extension_of(tool_name: str) -> str | None:
+    """The extension a tool belongs to, by Goose's naming (``time__get_current_time`` is
+    the ``time`` extension's); None for goose_nb's own tools."""
+    prefix, separator, _ = tool_name.partition(SEPARATOR)
+    return prefix if separator and prefix not in OWN_PREFIXES else None
+
+
 def extension_tools(server: ExtensionServer) -> list[Tool[AnyArguments]]:
     """The tools of a running server that its configuration offers (``available_tools``,
     when given, chooses among them)."""
