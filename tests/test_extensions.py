@@ -389,6 +389,41 @@ def test_an_npm_server_run_with_npx_gives_text_images_and_scrubbed_environment(
     assert "everything__echo" in {t for row in session.extensions.rows() for t in row.tools}
 
 
+def test_the_servers_end_with_the_kernels_process(tmp_path):
+    """A kernel that exits (or is killed) takes its servers with it: they are its
+    children, and their stdin closes with it."""
+    tag = f"goose-nb-kernel-{tmp_path.name}"  # an argument the stub ignores
+    script = tmp_path / "kernel.py"
+    entry = {"type": "stdio", "cmd": sys.executable, "args": [str(STUB), tag]}
+    (tmp_path / "config.yaml").write_text(f"extensions:\n  stub: {json.dumps(entry)}\n")
+    script.write_text(
+        "from goose_nb.session import Session\n"
+        f"s = Session(environ={{'OPENAI_API_KEY': {OPENAI_KEY!r}, 'GOOSE_PROVIDER': 'openai'}},"
+        f" config_path={str(tmp_path / 'config.yaml')!r})\n"
+        "print(len(s.runtime.run(s.extensions.tools())), flush=True)\n"
+        "import sys; sys.stdin.readline()\n", encoding="utf-8")
+
+    def running() -> list[str]:
+        found = subprocess.run(["pgrep", "-f", tag], capture_output=True, text=True)
+        return found.stdout.split()
+
+    for ending in ("exit", "kill"):
+        kernel = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        assert kernel.stdout is not None and kernel.stdin is not None
+        assert int(kernel.stdout.readline()) > 0 and len(running()) == 1
+        if ending == "exit":
+            kernel.stdin.write("\n")
+            kernel.stdin.flush()
+        else:
+            kernel.kill()
+        kernel.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert running() == [], ending
+
+
 # %goose extensions ------------------------------------------------------------------------
 
 
