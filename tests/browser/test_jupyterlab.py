@@ -9,12 +9,15 @@ notebook goes to tests/browser/screenshots/.
 from __future__ import annotations
 
 import re
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
-from browser.labpage import NOTEBOOKS, NotebookPage, Notebooks, clip, squash
+from browser.labpage import NOTEBOOKS, LabServer, NotebookPage, Notebooks, clip, squash
 
 pytestmark = pytest.mark.timeout(420)
 
@@ -302,6 +305,114 @@ def test_subagent_summaries_show_one_row_per_task(notebooks: Notebooks) -> None:
         if not table.is_visible():
             problems.append(f"{start!r}: the summary table is in the DOM but not visible")
     assert not problems, "\n".join(problems)
+
+
+# extensions (a notebook written by the test) -----------------------------------------------
+
+TESTS = Path(__file__).resolve().parents[1]
+MCP_STUB = TESTS / "mcp_stub.py"
+EXTENSIONS = "browser_extensions.ipynb"
+
+#: the notebook's first cell: a local OpenAI-compatible server in the kernel, scripted to
+#: call the stub's ``pictures`` tool once and then answer, and goose_nb pointed at it (the
+#: kernel's environment says GOOSE_PROVIDER=replay; the session reads os.environ on load)
+EXTENSIONS_SETUP = f"""\
+import os
+import sys
+sys.path.insert(0, {str(TESTS)!r})
+from model_server import ModelServer, openai_reply
+model_server = ModelServer().__enter__()
+model_server.queue(openai_reply(tool_calls=[("c1", "stub__pictures", '{{"count": 1}}')]),
+                   openai_reply("a red pixel"))
+os.environ.update(GOOSE_PROVIDER="openai", GOOSE_MODEL="gpt-test",
+                  OPENAI_HOST=model_server.url,
+                  OPENAI_API_KEY="sk-test-0123456789abcdef0123")
+%load_ext goose_nb"""
+
+
+def write_extensions_notebook(lab: LabServer) -> str:
+    """A notebook in the server's folder that adds the MCP stub as an extension, runs a
+    turn whose model calls ``stub__pictures``, then lists the extensions; its name."""
+    cells = [EXTENSIONS_SETUP,
+             f"%goose extensions add stub -- {sys.executable} {MCP_STUB}",
+             "%%goose\nshow me a picture",
+             "%goose extensions"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    nbformat.write(notebook, lab.root / EXTENSIONS)
+    return EXTENSIONS
+
+
+def test_extensions_table_and_a_tools_image_render(lab: LabServer,
+                                                   notebooks: Notebooks) -> None:
+    page = notebooks.get(write_extensions_notebook(lab))
+    errors = notebooks.errors(EXTENSIONS)
+    console = (f" Browser console errors: {[clip(e, 300) for e in errors]}" if errors
+               else " No browser console errors.")
+
+    # %goose extensions (after the turn): a table with the stub's row, its server running
+    listing = page.code_cells[-1]  # (the add cell's source starts the same)
+    tables = page.outputs(listing).locator("table").filter(
+        has=page.page.locator("th", has_text=re.compile(r"^\s*status\s*$")))
+    assert tables.count() == 1, (
+        f"%goose extensions shows {tables.count()} tables with a 'status' column; "
+        + page.described_outputs(listing) + console)
+    table = tables.first
+    headers = [squash(h) for h in table.locator("th").all_text_contents()]
+    rows = table.locator("tr").evaluate_all(
+        "(rows) => rows.map(r => [...r.querySelectorAll('td')].map(c => "
+        "c.textContent.trim())).filter(r => r.length)")
+    stub = [dict(zip(headers, row, strict=False)) for row in rows if row and row[0] == "stub"]
+    assert len(stub) == 1 and stub[0].get("status") == "running", (
+        f"after the turn, %goose extensions shows the columns {headers} and the rows {rows}: "
+        f"expected one row for 'stub' whose status is 'running'" + console)
+    table.scroll_into_view_if_needed()
+    assert table.is_visible(), "the %goose extensions table is in the DOM but not visible"
+
+    # the turn: the stub__pictures tool block, collapsed, with the tool's PNG inside
+    turn = code_cell(page, "%%goose\nshow me a picture")
+    blocks = page.outputs(turn).locator("details").filter(
+        has=page.page.locator("summary", has_text="stub__pictures"))
+    assert blocks.count() == 1, (
+        f"the turn shows {blocks.count()} <details> blocks whose summary names "
+        f"stub__pictures; " + page.described_outputs(turn) + console)
+    block = blocks.first
+    summary = block.locator("summary").first
+    said = squash(summary.text_content())
+    assert "extension stub" in said, (
+        f"the stub__pictures block's summary reads {said!r}: no 'extension stub'")
+    assert block.evaluate("(d) => d.open") is False, (
+        f"the stub__pictures block is open before it is clicked: {said!r}")
+    summary.scroll_into_view_if_needed()
+    summary.click()
+    assert block.evaluate("(d) => d.open") is True, "a click on its summary did not open it"
+    images = block.locator("img")
+    shown = clip(block.evaluate("(d) => d.innerHTML"), 1200)
+    assert images.count() == 1, (
+        f"the opened stub__pictures block holds {images.count()} <img> elements; goose_nb's "
+        f"Markdown for it has one, <img src=\"data:image/png;base64,…\"> "
+        f"(tests/test_extensions.py), so JupyterLab left it out. Its HTML as rendered: "
+        f"{shown}" + console)
+    image = images.first
+    src = image.get_attribute("src") or ""
+    assert src.startswith("data:image/png;base64,"), (
+        f"the tool's <img> has src {clip(src, 120)!r}, not a data:image/png;base64 URL: "
+        f"JupyterLab's sanitizer stripped (or rewrote) the data URL goose_nb wrote. Its HTML "
+        f"as rendered: {shown}" + console)
+    deadline = time.monotonic() + 10
+    decoded = image.evaluate("(i) => ({complete: i.complete, width: i.naturalWidth, "
+                             "height: i.naturalHeight})")
+    while decoded["width"] == 0 and time.monotonic() < deadline:
+        page.page.wait_for_timeout(200)
+        decoded = image.evaluate("(i) => ({complete: i.complete, width: i.naturalWidth, "
+                                 "height: i.naturalHeight})")
+    page.screenshot("picture-open")
+    assert decoded["width"] == 1 and decoded["height"] == 1, (
+        f"the tool's <img> (src {clip(src, 80)!r}) did not decode as the stub's 1×1 PNG: "
+        f"{decoded}" + console)
+    image.scroll_into_view_if_needed()
+    assert image.is_visible(), "the tool's image is in the DOM but not visible"
 
 
 # every notebook ---------------------------------------------------------------------------
