@@ -47,6 +47,9 @@ TABLE: dict[str, tuple[str, object]] = {
     "GOOSE_SUBAGENT_MAX_TURNS": ("subagent_max_turns", 10),
     "GOOSE_SUBAGENT_TIMEOUT": ("subagent_timeout", 300),
     "GOOSE_SUBAGENT_MAX_CONCURRENCY": ("subagent_max_concurrency", 10),
+    "GOOSE_SUBAGENT_PROVIDER": ("subagent_provider", None),  # the worker's, when unset
+    "GOOSE_SUBAGENT_MODEL": ("subagent_model", None),  # the session's models, when unset
+    "GOOSE_SUBAGENT_MODELS": ("subagent_models", None),  # the model may pick none
     "OPENAI_HOST": ("openai_host", "https://api.openai.com"),
     "OPENAI_BASE_PATH": ("openai_base_path", "v1/chat/completions"),
     "OPENAI_API_KEY": ("openai_api_key", None),

@@ -30,7 +30,7 @@ from test_providers_list_models import (
     write_cassette,
 )
 
-from goose_nb.display.settings_panel import SettingsPanel, settings_panel
+from goose_nb.display.settings_panel import SettingsPanel, settings_forms, settings_panel
 from goose_nb.display.status import config_view
 
 OPENAI_LIST = ("gpt-4o", "gpt-4o-mini", "o3-mini")
@@ -187,6 +187,29 @@ def test_apply_sets_notebook_overrides_for_the_changed_values(make_session, serv
     # the policy follows the new numbers live
     assert session.policy is not None
     assert session.policy.config.failure_threshold == 5
+
+
+def test_the_subagent_model_is_set_and_cleared_from_the_panel(make_session, server):
+    session = lead_worker_session(make_session, server)
+    _, panel = open_panel(session)
+    assert panel.subagent_provider.value == session.settings.provider  # follows the worker
+    assert "Subagent model" in " ".join(child.value for child in panel.children
+                                        if hasattr(child, "value") and
+                                        isinstance(child.value, str))
+    panel.subagent_provider.value = "anthropic"
+    panel.subagent_model.value = "claude-haiku-4-5"
+    panel.apply_button.click()
+    settings = session.settings
+    assert (settings.subagent_provider, settings.subagent_model) == ("anthropic",
+                                                                     "claude-haiku-4-5")
+    assert session.sources["subagent_model"] == "notebook"
+    static, _ = settings_forms(session)
+    assert "GOOSE_SUBAGENT_PROVIDER=anthropic GOOSE_SUBAGENT_MODEL=claude-haiku-4-5" in \
+        static.plain
+    panel.subagent_model.value = ""
+    panel.apply_button.click()
+    assert (session.settings.subagent_provider, session.settings.subagent_model) == (None, None)
+    assert panel.message.startswith("applied as notebook overrides"), panel.message
 
 
 def test_turning_lead_worker_on(make_session, server):

@@ -54,6 +54,10 @@ class Settings(BaseModel):
     subagent_max_turns: int = 10
     subagent_timeout: int = 300
     subagent_max_concurrency: int = 10
+    subagent_provider: str | None = None
+    subagent_model: str | None = None
+    #: the models the agent may choose for a subagent task, comma-separated
+    subagent_models: str | None = None
     openai_host: str = "https://api.openai.com"
     openai_base_path: str = "v1/chat/completions"
     openai_api_key: SecretStr | None = None
@@ -135,6 +139,11 @@ KEYS: tuple[Key, ...] = (
     Key("GOOSE_SUBAGENT_TIMEOUT", "subagent_timeout", "int", 1, "seconds per subagent"),
     Key("GOOSE_SUBAGENT_MAX_CONCURRENCY", "subagent_max_concurrency", "int", 1,
         "subagents running at once"),
+    Key("GOOSE_SUBAGENT_PROVIDER", "subagent_provider", "provider", help="subagent provider"),
+    Key("GOOSE_SUBAGENT_MODEL", "subagent_model", "str",
+        help="subagent model (runs alone, no lead/worker)"),
+    Key("GOOSE_SUBAGENT_MODELS", "subagent_models", "str",
+        help="models the agent may pick for a task, comma-separated"),
     Key("OPENAI_HOST", "openai_host", "url"),
     Key("OPENAI_BASE_PATH", "openai_base_path", "str"),
     Key("OPENAI_API_KEY", "openai_api_key", "secret"),

@@ -461,26 +461,32 @@ class Session:
         max_turns: int | None = None,
         max_concurrency: int | None = None,
         limits: RunLimits | None = None,
+        model: str | None = None,
     ) -> SubagentSummary:
         """Run tasks (prompt strings, task mappings or ``SubagentTask``) in subagents and
         wait for the summary. Unset limits come from the GOOSE_SUBAGENT_* settings;
-        ``limits`` gives them all at once."""
+        ``limits`` gives them all at once. ``model`` (``"provider/model"`` or a model of the
+        worker's provider) is the model of every task that names none of its own."""
         from goose_nb.subagents.run import as_tasks, run_subagents, subagent_limits
 
         parsed = as_tasks(tasks)
+        if model:
+            parsed = [task if task.model or task.extension
+                      else task.model_copy(update={"model": model}) for task in parsed]
         limits = limits or subagent_limits(self.settings, "parallel" if parallel else
                                            "sequential", timeout, max_turns, max_concurrency)
         self._prepare_prices()
         with self._exclusive():
             return self.runtime.run(run_subagents(self, parsed, limits))
 
-    def delegate(self, prompt: str, limits: RunLimits, forced_mode: Mode | None = None
-                 ) -> SubagentSummary:
+    def delegate(self, prompt: str, limits: RunLimits, forced_mode: Mode | None = None, *,
+                 model: str | None = None) -> SubagentSummary:
         """A request in words that the model splits into subagent tasks itself, as a turn
-        of the main agent with the subagent tools; returns the last run's summary."""
+        of the main agent with the subagent tools; returns the last run's summary.
+        ``model`` is the model of the tasks the model gives none (the user's choice)."""
         from goose_nb.subagents.tools import delegate
 
-        return delegate(self, self._check_prompt(prompt), limits, forced_mode)
+        return delegate(self, self._check_prompt(prompt), limits, forced_mode, model)
 
     def _check_prompt(self, prompt: str) -> str:
         if not prompt or not prompt.strip():

@@ -239,7 +239,7 @@ class Agent:
             decision, switches = policy.choose()
             self._emit_all(switches)
             role, reason = decision.role, decision.reason
-        model, provider = await host.model_for_role(role)
+        model, provider = await self._model_for(role)
         lead_worker_log.info("turn %d step %d: %s (%s) on %s", record.number, step,
                              role or "-", reason or "-", model)
         try:
@@ -249,7 +249,7 @@ class Agent:
             if role is None:
                 raise
             other: Role = "lead" if role == "worker" else "worker"
-            other_model, other_provider = await host.model_for_role(other)
+            other_model, other_provider = await self._model_for(other)
             if other_model == model:
                 raise
             record.steps.pop()  # the attempt that failed is replaced, not a step of its own
@@ -260,6 +260,13 @@ class Agent:
                                  step, model, other_model)
             return await self._call_model(record, step, state, tools, other_model,
                                           other_provider, other, reason)
+
+    async def _model_for(self, role: Role | None) -> tuple[ModelRef, Provider]:
+        """The run's own model for ``role`` when it has one, else the host's."""
+        own = self.options.role_models.get(role) if role else None
+        if own is not None:
+            return own, await self.host.provider(own.provider)
+        return await self.host.model_for_role(role)
 
     async def _call_model(
         self, record: TurnRecord, step: int, state: TurnState, tools: list[ToolSpec],

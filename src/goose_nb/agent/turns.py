@@ -100,13 +100,15 @@ class TurnOptions:
     """How one run differs from a plain ``%%goose`` turn.
 
     ``instructions`` join the system prompt (a recipe's instructions); ``model`` pins every
-    step to one model, bypassing lead/worker (a recipe's settings); ``response_schema`` asks
-    for a JSON answer matching it, asking again once if it does not; ``toolsets`` add tools
-    for this run only (a recipe's extensions).
+    step to one model, bypassing lead/worker (a recipe's settings); ``role_models`` give
+    lead/worker models of their own for this run (a subagent task naming its lead);
+    ``response_schema`` asks for a JSON answer matching it, asking again once if it does
+    not; ``toolsets`` add tools for this run only (a recipe's extensions).
     """
 
     instructions: str = ""
     model: ModelRef | None = None
+    role_models: dict[Role, ModelRef] = field(default_factory=dict)
     temperature: float | None = None
     max_steps: int | None = None
     response_schema: dict[str, Any] | None = None

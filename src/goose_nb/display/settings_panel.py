@@ -1,12 +1,12 @@
 """``%goose settings``: Goose Desktop's Lead/Worker Settings, as a notebook panel.
 
 The widget: a checkbox that turns lead/worker mode on, a provider and model picker for the
-lead and for the worker (the model lists come from the providers themselves, fetched on the
-session's background loop so that a server that does not answer never holds up the
-kernel), the three numbers of the policy, an Apply button and a status line. Apply turns
-what the user changed into notebook overrides (``Session.set_override``), so the changes
-show in ``%goose config`` with the source ``notebook``; a bad value is reported in the
-status line, never raised into the front end.
+lead, for the worker and for subagents (the model lists come from the providers
+themselves, fetched on the session's background loop so that a server that does not answer
+never holds up the kernel), the three numbers of the policy, an Apply button and a status
+line. Apply turns what the user changed into notebook overrides (``Session.set_override``),
+so the changes show in ``%goose config`` with the source ``notebook``; a bad value is
+reported in the status line, never raised into the front end.
 
 The static forms (what a saved notebook, GitHub or a terminal shows) are a table of the
 current lead/worker settings and the ``%goose config KEY=VALUE ...`` line that sets them.
@@ -75,6 +75,10 @@ def config_line(settings: Settings) -> str:
             pairs.append(("GOOSE_LEAD_PROVIDER", settings.lead_provider))
         pairs.append(("GOOSE_LEAD_MODEL", settings.lead_model or ""))
         pairs += [(key, str(getattr(settings, field))) for key, field, _ in NUMBERS]
+    if settings.subagent_model:
+        if settings.subagent_provider:
+            pairs.append(("GOOSE_SUBAGENT_PROVIDER", settings.subagent_provider))
+        pairs.append(("GOOSE_SUBAGENT_MODEL", settings.subagent_model))
     return " ".join(["%goose config", *(f"{key}={shlex.quote(value)}" for key, value in pairs)])
 
 
@@ -107,6 +111,14 @@ def settings_forms(session: Session) -> tuple[RichText, str]:
     ]
     rows += [[label.lower(), key, str(getattr(settings, field)), sources[field]]
              for key, field, label in NUMBERS]
+    rows += [
+        ["subagent provider", "GOOSE_SUBAGENT_PROVIDER",
+         settings.subagent_provider or f"{worker} (same as worker)",
+         sources["subagent_provider"]],
+        ["subagent model", "GOOSE_SUBAGENT_MODEL",
+         settings.subagent_model or "(not set: the session's models)",
+         sources["subagent_model"]],
+    ]
     headers = ["setting", "key", "value", "source"]
     grid = table("goose_nb lead/worker settings", headers, rows)
     notes = [("To set them:", config_line(settings)), *_hints(settings, sources)]
@@ -156,6 +168,10 @@ class SettingsPanel(ipywidgets.VBox):
                                                    description="Provider", style=wide)
         self.worker_model = ipywidgets.Combobox(description="Model", placeholder=_LOADING,
                                                 ensure_option=False, style=wide)
+        self.subagent_provider = ipywidgets.Dropdown(options=PROVIDER_NAMES, value=None,
+                                                     description="Provider", style=wide)
+        self.subagent_model = ipywidgets.Combobox(description="Model", placeholder=_LOADING,
+                                                  ensure_option=False, style=wide)
         self.lead_turns, self.failure_threshold, self.fallback_turns = (
             ipywidgets.IntText(description=f"{label} (≥{KEYS_BY_NAME[key].minimum})",
                                style=wide, layout={"width": "260px"})
@@ -173,6 +189,9 @@ class SettingsPanel(ipywidgets.VBox):
                             "model when lead/worker is off)</span>"),
             ipywidgets.HBox([self.worker_provider, self.worker_model]),
             self.lead_turns, self.failure_threshold, self.fallback_turns,
+            ipywidgets.HTML("Subagent model <span style='color:#555'>(subagents run on it "
+                            "alone; empty: the session's models)</span>"),
+            ipywidgets.HBox([self.subagent_provider, self.subagent_model]),
             self.apply_button, self.status_line,
         ])
 
@@ -181,6 +200,8 @@ class SettingsPanel(ipywidgets.VBox):
         self.lead_provider.observe(lambda c: self._provider_picked(c, self.lead_model), "value")
         self.worker_provider.observe(lambda c: self._provider_picked(c, self.worker_model),
                                      "value")
+        self.subagent_provider.observe(
+            lambda c: self._provider_picked(c, self.subagent_model), "value")
         self.apply_button.on_click(lambda _: self.apply())
         if settings.provider is None:
             self._submit(self._detect_worker())
@@ -195,7 +216,8 @@ class SettingsPanel(ipywidgets.VBox):
 
     @property
     def _pickers(self) -> tuple[tuple[ipywidgets.Dropdown, ipywidgets.Combobox], ...]:
-        return ((self.lead_provider, self.lead_model), (self.worker_provider, self.worker_model))
+        return ((self.lead_provider, self.lead_model), (self.worker_provider, self.worker_model),
+                (self.subagent_provider, self.subagent_model))
 
     @contextmanager
     def _quietly(self) -> Iterator[None]:
@@ -215,6 +237,8 @@ class SettingsPanel(ipywidgets.VBox):
             self.worker_model.value = settings.model or ""
             self.lead_provider.value = settings.lead_provider or worker
             self.lead_model.value = settings.lead_model or ""
+            self.subagent_provider.value = settings.subagent_provider or worker
+            self.subagent_model.value = settings.subagent_model or ""
             for widget, (_, field, _) in zip(self._numbers, NUMBERS, strict=True):
                 widget.value = getattr(settings, field)
         self._enable_lead_widgets()
@@ -227,6 +251,8 @@ class SettingsPanel(ipywidgets.VBox):
             "lead_model": self.lead_model.value.strip(),
             "worker_provider": self.worker_provider.value,
             "worker_model": self.worker_model.value.strip(),
+            "subagent_provider": self.subagent_provider.value,
+            "subagent_model": self.subagent_model.value.strip(),
             **{key: widget.value for widget, (key, _, _) in zip(self._numbers, NUMBERS,
                                                                  strict=True)},
         }
@@ -302,7 +328,7 @@ class SettingsPanel(ipywidgets.VBox):
             self._set_status(f"could not detect the worker provider ({type(exc).__name__})")
             return
         with self._quietly():
-            for name in ("worker_provider", "lead_provider"):
+            for name in ("worker_provider", "lead_provider", "subagent_provider"):
                 if self._baseline[name] is None and getattr(self, name).value is None:
                     getattr(self, name).value = self._detected
                     self._baseline[name] = self._detected
@@ -338,6 +364,7 @@ class SettingsPanel(ipywidgets.VBox):
             changes.append(("GOOSE_PROVIDER", worker))
         if now["worker_model"] != base["worker_model"]:
             changes.append(("GOOSE_MODEL", now["worker_model"] or None))
+        changes += self._subagent_changes(settings, now, base)
         if not now["enabled"]:
             if base["enabled"] or settings.lead_model:
                 changes.append(("GOOSE_LEAD_MODEL", None))
@@ -355,6 +382,23 @@ class SettingsPanel(ipywidgets.VBox):
         if lead and (lead != base["lead_provider"] or lead != follows):
             changes.append(("GOOSE_LEAD_PROVIDER", lead))
         changes += [(key, now[key]) for key, _, _ in NUMBERS if now[key] != base[key]]
+        return changes
+
+    def _subagent_changes(self, settings: Settings, now: dict[str, Any],
+                          base: dict[str, Any]) -> list[tuple[str, Any]]:
+        """The subagent model's changes: its provider is set only with a model (alone it
+        is a configuration error), and goes with it."""
+        changes: list[tuple[str, Any]] = []
+        model, provider = now["subagent_model"], now["subagent_provider"]
+        if model != base["subagent_model"]:
+            changes.append(("GOOSE_SUBAGENT_MODEL", model or None))
+        if not model:
+            if settings.subagent_provider:
+                changes.append(("GOOSE_SUBAGENT_PROVIDER", None))
+            return changes
+        follows = settings.subagent_provider or now["worker_provider"] or self._detected
+        if provider and (provider != base["subagent_provider"] or provider != follows):
+            changes.append(("GOOSE_SUBAGENT_PROVIDER", provider))
         return changes
 
     def _apply(self) -> str:

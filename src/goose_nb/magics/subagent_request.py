@@ -1,9 +1,10 @@
 """``%%goose_subagents`` / ``%goose_subagents``: what the user typed, turned into a run.
 
 Leading flags (``--parallel``, ``--sequential``, ``--timeout 7m``, ``--max-turns 5``,
-``--max-concurrency N``) are read off the line; what follows, or the cell body, is either a
-YAML list of tasks or a request in words. Words set the mode and limits the flags leave
-open ("in parallel", "timeout after 90 seconds", "limit each to 5 turns").
+``--max-concurrency N``, ``--model PROVIDER/MODEL``) are read off the line; what follows,
+or the cell body, is either a YAML list of tasks or a request in words. Words set the mode
+and limits the flags leave open ("in parallel", "timeout after 90 seconds", "limit each to
+5 turns").
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from goose_nb.subagents.spec import Mode, limits_from_words, mode_from_words, pa
 
 _FLAG = re.compile(r"\s*--([a-z-]+)")
 _VALUE = re.compile(r"(?:=|\s+)([^\s]+)")
-_VALUED = {"timeout", "max-turns", "max-concurrency"}
+_VALUED = {"timeout", "max-turns", "max-concurrency", "model"}
 USAGE = ("usage: %%goose_subagents [--parallel | --sequential] [--timeout 7m] "
-         "[--max-turns N] [--max-concurrency N], then a YAML list of tasks or a request")
+         "[--max-turns N] [--max-concurrency N] [--model PROVIDER/MODEL], then a YAML list "
+         "of tasks or a request")
 
 
 @dataclass
@@ -30,6 +32,8 @@ class SubagentRequest:
     timeout: float | None = None
     max_turns: int | None = None
     max_concurrency: int | None = None
+    #: the model of every task that names none
+    model: str | None = None
 
 
 def _positive_int(flag: str, value: str) -> int:
@@ -58,6 +62,8 @@ def parse_request(line: str, cell: str | None) -> SubagentRequest:
             request.timeout = parse_duration(value.group(1), what="--timeout")
         elif flag == "max-turns":
             request.max_turns = _positive_int(flag, value.group(1))
+        elif flag == "model":
+            request.model = value.group(1)
         else:
             request.max_concurrency = _positive_int(flag, value.group(1))
     request.text = cell if cell is not None else line[position:]
@@ -75,5 +81,6 @@ def words_fill_in(request: SubagentRequest) -> SubagentRequest:
         timeout=request.timeout or timeout,
         max_turns=request.max_turns or turns,
         max_concurrency=request.max_concurrency,
+        model=request.model,
     )
 

@@ -51,7 +51,8 @@ class SubagentMagics(TopicMagics):
             %goose_subagents Use 2 subagents to create hello.html and goodbye.html in parallel
 
         Flags: --parallel / --sequential, --timeout 7m (s or m), --max-turns N,
-        --max-concurrency N. Without flags the words decide: "in parallel",
+        --max-concurrency N, --model PROVIDER/MODEL (for the tasks that name none).
+        Without flags the words decide: "in parallel",
         "simultaneously", "at the same time" run in parallel; "timeout after 90 seconds"
         and "limit each to 5 turns" set the limits. Defaults: sequential,
         GOOSE_SUBAGENT_TIMEOUT (300 s), GOOSE_SUBAGENT_MAX_TURNS (10).
@@ -77,8 +78,9 @@ class SubagentMagics(TopicMagics):
         try:
             with session.listening(progress):
                 if tasks is not None:
-                    return session.run_subagents(tasks, limits=limits)
+                    return session.run_subagents(tasks, limits=limits, model=request.model)
                 with session.listening(turn_view(session)):
-                    return session.delegate(request.text, limits, request.mode)
+                    return session.delegate(request.text, limits, request.mode,
+                                            model=request.model)
         finally:
             progress.finish()

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from goose_nb.agent.lead_worker import LeadWorkerPolicy, PolicyConfig
@@ -28,6 +28,7 @@ from goose_nb.events import SubagentFinished, SubagentStarted
 from goose_nb.messages import Usage
 from goose_nb.recipes import load_recipe
 from goose_nb.subagents.external import ask_external
+from goose_nb.subagents.models import TaskModels, task_models
 from goose_nb.subagents.spec import Mode, SubagentTask, parse_duration, task_from
 from goose_nb.subagents.summary import ExecutionSummary, SubagentSummary, TaskResult, TaskStatus
 from goose_nb.tools.namespaces import CopyOnReadNamespace
@@ -35,7 +36,9 @@ from goose_nb.tools.namespaces import CopyOnReadNamespace
 if TYPE_CHECKING:
     from goose_nb.agent.host import FeatureHost
     from goose_nb.config import Settings
+    from goose_nb.events import Role
     from goose_nb.extensions import Extensions
+    from goose_nb.messages import ModelRef
 
 logger = logging.getLogger("goose_nb.subagents.run")
 
@@ -143,31 +146,45 @@ async def _task_run(
     host: FeatureHost, task: SubagentTask, limits: RunLimits
 ) -> tuple[str, TurnOptions, Extensions | None]:
     """The prompt and options of a task: a recipe's rendered instructions and settings
-    joined to the subagent's own, and the recipe's extensions, which run for this
-    subagent only (the parent's it inherits through its tools)."""
-    max_turns = task.max_turns or limits.max_turns
+    joined to the subagent's own, its models (``models.py``), and the recipe's
+    extensions, which run for this subagent only (the parent's it inherits through its
+    tools)."""
+    worker_provider = await host.worker_provider_name()
     if not task.recipe:
-        return task.prompt or "", TurnOptions(instructions=SUBAGENT_INSTRUCTIONS,
-                                              max_steps=max_turns), None
+        models = task_models(host.settings, task, None, worker_provider)
+        return task.prompt or "", _with_models(TurnOptions(
+            instructions=SUBAGENT_INSTRUCTIONS,
+            max_steps=task.max_turns or limits.max_turns), models), None
     recipe = load_recipe(task.recipe, recipe_path=host.settings.recipe_path or "")
     rendered = recipe.render(task.params, time_limit=host.settings.render_timeout)
-    options = recipe.turn_options(rendered, default_provider=await host.worker_provider_name())
+    options = recipe.turn_options(rendered, default_provider=worker_provider)
+    models = task_models(host.settings, task, options.model, worker_provider)
     instructions = "\n\n".join(filter(None, [SUBAGENT_INSTRUCTIONS, options.instructions]))
     prompt = task.prompt or rendered.prompt or "Carry out the instructions."
     extensions = host.scoped_extensions(recipe.extension_configs(),
                                         recipe.extension_names)
-    return prompt, TurnOptions(instructions=instructions, model=options.model,
-                               temperature=options.temperature,
-                               max_steps=task.max_turns or options.max_steps or limits.max_turns,
-                               response_schema=options.response_schema,
-                               toolsets=(extensions,)), extensions
+    return prompt, _with_models(TurnOptions(
+        instructions=instructions, temperature=options.temperature,
+        max_steps=task.max_turns or options.max_steps or limits.max_turns,
+        response_schema=options.response_schema, toolsets=(extensions,)), models), extensions
 
 
-def _policy(host: FeatureHost) -> LeadWorkerPolicy | None:
+def _with_models(options: TurnOptions, models: TaskModels) -> TurnOptions:
+    """A task's models in its options: one model pinned, or lead and worker of its own."""
+    if models.lead is None:
+        return replace(options, model=models.model)
+    own: dict[Role, ModelRef] = {"lead": models.lead}
+    if models.model is not None:
+        own["worker"] = models.model
+    return replace(options, role_models=own)
+
+
+def _policy(host: FeatureHost, options: TurnOptions) -> LeadWorkerPolicy | None:
     """A subagent's own lead/worker policy: the session's numbers, but starting on the
-    worker (no initial lead turns)."""
+    worker (no initial lead turns); with a lead of the task's own even when the session
+    has none, and none for a subagent pinned to one model."""
     settings = host.settings
-    if not settings.lead_worker_enabled:
+    if options.model is not None or not (settings.lead_worker_enabled or options.role_models):
         return None
     return LeadWorkerPolicy(PolicyConfig(0, settings.lead_failure_threshold,
                                          settings.lead_fallback_turns))
@@ -177,7 +194,7 @@ async def run_task(
     host: FeatureHost, task: SubagentTask, task_id: str, limits: RunLimits
 ) -> TaskResult:
     """One subagent, start to end. Never raises, except to pass on a cancellation."""
-    conversation = PrivateConversation(policy=_policy(host))
+    conversation = PrivateConversation()
     timeout = task.timeout or limits.timeout
     label = task.prompt or f"recipe {task.recipe}"
     if task.extension is not None:
@@ -203,6 +220,7 @@ async def run_task(
                 status, answer = "success", reply.text
         else:
             prompt, options, extensions = await _task_run(host, task, limits)
+            conversation.policy = _policy(host, options)
             agent = Agent(host, conversation, options, runner, usage_role="subagent")
             record = await asyncio.wait_for(agent.run_turn(prompt), timeout)
             # hitting max_turns is a failure even when the tool-calling steps said

@@ -79,6 +79,11 @@ class SubagentTask(BaseModel):
     prompt: str | None = None
     recipe: str | None = None
     extension: str | None = None
+    #: the task's own model (``models.py``): alone, or as the worker of ``lead_model``
+    provider: str | None = None
+    model: str | None = None
+    lead_provider: str | None = None
+    lead_model: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     timeout: float | None = None
     max_turns: int | None = Field(default=None, ge=1)
@@ -151,4 +156,4 @@ def task_from(item: Any, index: int) -> SubagentTask:
             reason = str(exc)
         raise GooseError(f"task {index} of the list is not valid: {reason}; give a prompt "
                          "string, or a mapping with prompt/recipe/params/extension/"
-                         "timeout/max_turns/id") from None
+                         "provider/model/lead_model/timeout/max_turns/id") from None

@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field
 from goose_nb.agent.loop import Agent
 from goose_nb.agent.turns import TurnOptions
 from goose_nb.errors import GooseError
+from goose_nb.failures import Failure
+from goose_nb.subagents.models import allowed_choice, allowed_models
 from goose_nb.subagents.run import RunLimits, run_subagents
 from goose_nb.subagents.spec import Mode, SubagentTask
 from goose_nb.subagents.summary import SubagentSummary
@@ -32,6 +34,9 @@ class TaskParameters(BaseModel):
     instructions: str | None = Field(default=None, description="What this subagent must do")
     recipe: str | None = Field(default=None, description="A recipe to run instead (its name)")
     params: dict[str, Any] = Field(default_factory=dict, description="The recipe's parameters")
+    model: str | None = Field(default=None, description=(
+        "The model to run this task on, only one of those the tool description lists; "
+        "leave it out for the default"))
     extension: str | None = Field(default=None, description=(
         "An extension that is an external agent (e.g. 'codex' when the user says 'use the "
         "codex subagent'): it runs the instructions instead of a subagent"))
@@ -59,7 +64,8 @@ class SubagentToolbox:
     """
 
     def __init__(
-        self, host: FeatureHost, limits: RunLimits | None = None, forced_mode: Mode | None = None
+        self, host: FeatureHost, limits: RunLimits | None = None, forced_mode: Mode | None = None,
+        default_model: str | None = None,
     ) -> None:
         settings = host.settings
         self.host = host
@@ -67,12 +73,17 @@ class SubagentToolbox:
             timeout=float(settings.subagent_timeout), max_turns=settings.subagent_max_turns,
             max_concurrency=settings.subagent_max_concurrency)
         self.forced_mode = forced_mode
+        #: the user's model for tasks the model gives none (``--model``)
+        self.default_model = default_model
         self.tasks: dict[str, SubagentTask] = {}
         self.last_summary: SubagentSummary | None = None
         self._numbers = itertools.count(1)
 
     @property
     def tools(self) -> list[Tool[Any]]:
+        allowed = allowed_models(self.host.settings)
+        models = (f" A task may set `model` to one of: {', '.join(allowed)}." if allowed
+                  else " Tasks run on the default model (no `model` may be chosen).")
         return [
             Tool(
                 name=CREATE_TOOL,
@@ -80,7 +91,7 @@ class SubagentToolbox:
                     "Create subagent tasks: independent agents that each do one task with "
                     "their own fresh context and report back. Give instructions (or a recipe "
                     "name with params) per task. Returns the task ids to run with "
-                    f"{EXECUTE_TOOL}."
+                    f"{EXECUTE_TOOL}.{models}"
                 ),
                 arguments=CreateTasksArgs,
                 run=self._create,
@@ -98,16 +109,19 @@ class SubagentToolbox:
 
     async def _create(self, args: CreateTasksArgs, context: ToolContext) -> ToolOutcome:
         ids: list[str] = []
-        for spec in args.task_parameters:
+        for number, spec in enumerate(args.task_parameters, start=1):
             task_id = f"task_{next(self._numbers)}"
             try:
+                model = allowed_choice(self.host.settings, spec.model) if spec.model else \
+                    self.default_model
                 self.tasks[task_id] = SubagentTask.model_validate({
                     "id": task_id, "prompt": spec.instructions, "recipe": spec.recipe,
-                    "params": spec.params, "extension": spec.extension,
-                    "timeout": spec.timeout,
-                    "max_turns": spec.max_turns})
+                    "params": spec.params, "extension": spec.extension, "model": model,
+                    "timeout": spec.timeout, "max_turns": spec.max_turns})
+            except GooseError as exc:
+                return ToolOutcome(f"task {number}: {exc}", Failure("bad_arguments", "model"))
             except ValueError as exc:
-                return ToolOutcome(f"task {len(ids) + 1} is not valid: {exc}")
+                return ToolOutcome(f"task {number} is not valid: {exc}")
             ids.append(task_id)
         return ToolOutcome(json.dumps({"task_ids": ids}))
 
@@ -125,11 +139,11 @@ class SubagentToolbox:
         return ToolOutcome(json.dumps(self.last_summary.model_dump(), indent=2))
 
 
-def delegate(host: FeatureHost, prompt: str, limits: RunLimits, forced_mode: Mode | None
-             ) -> SubagentSummary:
+def delegate(host: FeatureHost, prompt: str, limits: RunLimits, forced_mode: Mode | None,
+             default_model: str | None = None) -> SubagentSummary:
     """A turn of the main agent with the subagent tools, for a request in words; the
     summary of the last run it started."""
-    toolbox = SubagentToolbox(host, limits, forced_mode)
+    toolbox = SubagentToolbox(host, limits, forced_mode, default_model)
     mode = f" in {forced_mode} mode" if forced_mode else ""
     options = TurnOptions(instructions=(
         "The user wants this done by subagents: split the request into independent tasks "
