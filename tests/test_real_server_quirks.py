@@ -27,6 +27,7 @@ from model_server import (
 from goose_nb.display.usage import usage_view
 from goose_nb.errors import BadRequestError
 from goose_nb.events import Notice, StepFailed
+from goose_nb.messages import ReasoningDelta
 from goose_nb.session import Session
 
 
@@ -237,7 +238,8 @@ def openai_parts_stream(*contents: list[dict[str, Any]]) -> Reply:
     return Reply(chunks=chunks)
 
 
-def test_openai_content_as_typed_parts_keeps_only_the_text(model_server, run_provider, caplog):
+def test_openai_content_as_typed_parts_keeps_the_reasoning_apart(model_server, run_provider,
+                                                                 caplog):
     model_server.queue(openai_parts_stream(
         [{"type": "reasoning", "text": f"{REASONING} one"}],
         [{"type": "text", "text": "Hel"}, {"type": "thinking", "text": f"{REASONING} two"}],
@@ -249,10 +251,12 @@ def test_openai_content_as_typed_parts_keeps_only_the_text(model_server, run_pro
         run = run_provider("openai", settings_for(model_server), simple_request())
     assert run.response.text == "Hello world"
     assert "".join(run.deltas) == "Hello world"  # what was shown as it streamed
+    thought = f"{REASONING} one{REASONING} two{REASONING}{REASONING} three"
+    assert [r.text for r in run.response.reasoning] == [thought]
+    assert "".join(e.text for e in run.events if isinstance(e, ReasoningDelta)) == thought
     logged = [r.getMessage() for r in caplog.records if "content part" in r.getMessage()]
-    assert len(logged) == 4  # once per part type left out, not once per chunk
-    assert sum("reasoning, not the answer" in line for line in logged) == 3
-    assert any("unknown type 'image_url'" in line for line in logged)
+    assert logged == ["openai: content parts of unknown type 'image_url' (or without text): "
+                      "ignored"]  # once, not once per chunk
 
 
 def test_an_openai_whole_answer_with_content_as_parts_keeps_only_the_text(

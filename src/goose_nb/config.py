@@ -20,12 +20,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from goose_nb.errors import ConfigError
+from goose_nb.messages import ReasoningEffort
 from goose_nb.secrets import environment_secrets, mask_url, scrub, url_secrets
 
 Source = Literal["default", "config.yaml", "environment", "notebook"]
 ApprovalMode = Literal["auto", "approve", "smart_approve", "chat"]
 
 APPROVAL_MODES: tuple[str, ...] = ("auto", "approve", "smart_approve", "chat")
+REASONING_EFFORTS: tuple[ReasoningEffort, ...] = ("low", "medium", "high")
 #: the providers a setting may name; ``providers/registry.py`` maps each to its class
 PROVIDER_NAMES: tuple[str, ...] = ("openai", "anthropic", "ollama", "replay")
 _TRUE = {"1", "true", "yes", "on"}
@@ -54,6 +56,9 @@ class Settings(BaseModel):
     subagent_max_turns: int = 10
     subagent_timeout: int = 300
     subagent_max_concurrency: int = 10
+    #: how hard models think (low / medium / high), in each provider's own parameter
+    reasoning_effort: ReasoningEffort | None = None
+    lead_reasoning_effort: ReasoningEffort | None = None
     subagent_provider: str | None = None
     subagent_model: str | None = None
     #: the models the agent may choose for a subagent task, comma-separated
@@ -80,6 +85,10 @@ class Settings(BaseModel):
     workspace: str | None = None
     max_answer_chars: int = 1_000_000
     render_timeout: int = 10
+
+    def reasoning_effort_for(self, role: str | None) -> ReasoningEffort | None:
+        """The lead's own effort where it differs, else ``GOOSE_REASONING_EFFORT``."""
+        return (self.lead_reasoning_effort if role == "lead" else None) or self.reasoning_effort
 
     @property
     def lead_worker_enabled(self) -> bool:
@@ -115,7 +124,8 @@ class Key:
 
     name: str
     field: str
-    kind: Literal["str", "int", "bool", "secret", "provider", "mode", "url", "folder"]
+    kind: Literal["str", "int", "bool", "secret", "provider", "mode", "url", "folder",
+                  "effort"]
     minimum: int = 0
     help: str = ""
 
@@ -139,6 +149,10 @@ KEYS: tuple[Key, ...] = (
     Key("GOOSE_SUBAGENT_TIMEOUT", "subagent_timeout", "int", 1, "seconds per subagent"),
     Key("GOOSE_SUBAGENT_MAX_CONCURRENCY", "subagent_max_concurrency", "int", 1,
         "subagents running at once"),
+    Key("GOOSE_REASONING_EFFORT", "reasoning_effort", "effort",
+        help="low / medium / high: how hard models think"),
+    Key("GOOSE_LEAD_REASONING_EFFORT", "lead_reasoning_effort", "effort",
+        help="the lead's own reasoning effort"),
     Key("GOOSE_SUBAGENT_PROVIDER", "subagent_provider", "provider", help="subagent provider"),
     Key("GOOSE_SUBAGENT_MODEL", "subagent_model", "str",
         help="subagent model (runs alone, no lead/worker)"),
@@ -267,6 +281,12 @@ def coerce(key: Key, value: Any, source: Source, *, origin: str | None = None) -
         if lowered not in APPROVAL_MODES:
             raise ConfigError(f"{bad} is not valid: choose one of {', '.join(APPROVAL_MODES)}")
         return lowered
+    if key.kind == "effort":
+        lowered = text.lower()
+        if lowered and lowered not in REASONING_EFFORTS:
+            raise ConfigError(f"{bad} is not valid: choose one of "
+                              f"{', '.join(REASONING_EFFORTS)} (or leave it empty: off)")
+        return lowered or None
     if key.kind == "url":
         return _checked_url(text, bad) if text else None
     if not text.isprintable():

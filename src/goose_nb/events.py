@@ -68,6 +68,15 @@ class AnswerDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ThinkingDelta:
+    """A piece of the model's reasoning: shown apart from the answer, never in it."""
+
+    turn: int
+    step: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class StepRestarted:
     """A transient error: the step is retried and its partial answer discarded."""
 
@@ -162,6 +171,7 @@ Event = (
     | FallbackStarted
     | FallbackEnded
     | AnswerDelta
+    | ThinkingDelta
     | StepRestarted
     | StepFinished
     | ToolCallStarted

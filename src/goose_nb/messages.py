@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["user", "assistant", "tool"]
+ReasoningEffort = Literal["low", "medium", "high"]
 
 
 class ToolCall(BaseModel):
@@ -60,6 +61,23 @@ class ToolResult(BaseModel):
     images: tuple[ToolImage, ...] = ()
 
 
+class Reasoning(BaseModel):
+    """One block of a model's thinking, kept apart from its answer.
+
+    ``text`` is what the model thought (``reasoning_content`` of OpenAI-compatible servers,
+    Ollama's ``thinking``, an Anthropic ``thinking`` block). Anthropic signs its blocks:
+    ``signature`` must go back unchanged with the tool results of the same turn, and a
+    ``redacted`` block carries only its encrypted ``data``, which goes back the same way.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = ""
+    signature: str = ""
+    redacted: bool = False
+    data: str = ""
+
+
 class Message(BaseModel):
     """One entry of the conversation.
 
@@ -75,6 +93,8 @@ class Message(BaseModel):
     text: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     tool_results: tuple[ToolResult, ...] = ()
+    #: an assistant message's thinking, never part of ``text``
+    reasoning: tuple[Reasoning, ...] = ()
 
     @classmethod
     def user(cls, text: str) -> Message:
@@ -94,15 +114,18 @@ class Usage(BaseModel):
     """Tokens one model call (or a sum of calls) used, as the provider reported them.
 
     ``input_tokens`` counts all input tokens, cache reads and writes included; the cache
-    counts say which part of it was billed at cache rates. ``unreported`` counts the calls
-    whose server sent no usage at all (some OpenAI-compatible servers ignore
-    ``include_usage``): their tokens are unknown, not zero, and are never priced.
+    counts say which part of it was billed at cache rates. ``reasoning_tokens`` is the part
+    of ``output_tokens`` the model spent thinking, where the provider says (it is priced as
+    output, since it is billed as output). ``unreported`` counts the calls whose server sent
+    no usage at all (some OpenAI-compatible servers ignore ``include_usage``): their tokens
+    are unknown, not zero, and are never priced.
     """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
     unreported: int = 0
 
     def __add__(self, other: Usage) -> Usage:
@@ -111,6 +134,7 @@ class Usage(BaseModel):
             output_tokens=self.output_tokens + other.output_tokens,
             cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
             cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
             unreported=self.unreported + other.unreported,
         )
 
@@ -155,6 +179,8 @@ class ChatRequest(BaseModel):
     tools: list[ToolSpec] = Field(default_factory=list)
     max_tokens: int = 4096
     temperature: float | None = None
+    #: how hard the model should think (``GOOSE_REASONING_EFFORT``), in each provider's terms
+    reasoning_effort: ReasoningEffort | None = None
 
 
 class ModelResponse(BaseModel):
@@ -165,6 +191,7 @@ class ModelResponse(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     stop_reason: str | None = None
+    reasoning: list[Reasoning] = Field(default_factory=list)
 
     @property
     def cut_at_limit(self) -> bool:
@@ -173,7 +200,8 @@ class ModelResponse(BaseModel):
         return self.stop_reason in ("length", "max_tokens")
 
     def as_message(self) -> Message:
-        return Message(role="assistant", text=self.text, tool_calls=tuple(self.tool_calls))
+        return Message(role="assistant", text=self.text, tool_calls=tuple(self.tool_calls),
+                       reasoning=tuple(self.reasoning))
 
 
 # Streaming events are plain slotted dataclasses, not pydantic models: a long answer yields
@@ -183,6 +211,13 @@ class ModelResponse(BaseModel):
 @dataclass(slots=True)
 class TextDelta:
     """A piece of the answer's text, as it arrives."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class ReasoningDelta:
+    """A piece of the model's thinking, as it arrives (never part of the answer)."""
 
     text: str
 
@@ -201,4 +236,4 @@ class ResponseComplete:
     response: ModelResponse
 
 
-StreamEvent = TextDelta | StreamRestarted | ResponseComplete
+StreamEvent = TextDelta | ReasoningDelta | StreamRestarted | ResponseComplete

@@ -39,6 +39,7 @@ from goose_nb.events import (
     Role,
     StepFailed,
     StepRestarted,
+    ThinkingDelta,
     TurnFinished,
 )
 from goose_nb.logs import apply_rust_log, scrub_records_with
@@ -66,6 +67,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("goose_nb.session")
 
 #: the events whose text may quote a server, an exception or a tool: scrubbed on emit
+#: events of which a stream sends thousands: joined on delivery, not kept in ``events``
+_DELTAS = (AnswerDelta, ThinkingDelta)
 _EVENT_TEXT = {Notice: "text", TurnFinished: "error", StepRestarted: "reason",
                StepFailed: "detail"}
 
@@ -259,7 +262,7 @@ class Session:
         if field is not None and (text := getattr(event, field)):
             scrubbed: Any = dataclasses.replace(event, **{field: self.scrub(text)})  # type: ignore[arg-type]
             event = scrubbed
-        if not isinstance(event, AnswerDelta):
+        if not isinstance(event, _DELTAS):
             self.events.append(event)
             logger.debug("%s", event)
         if not self._listeners:
@@ -275,25 +278,27 @@ class Session:
 
     def _deliver(self) -> None:
         self._delivery_queued = False  # before reading: a later append queues a new call
-        deltas: list[AnswerDelta] = []  # a run of deltas of one step, not yet dispatched
+        # a run of deltas of one kind and step, not yet dispatched
+        deltas: list[AnswerDelta | ThinkingDelta] = []
         while self._outbox:
             event = self._outbox.popleft()
-            if isinstance(event, AnswerDelta) and (not deltas or (
-                    deltas[0].turn, deltas[0].step) == (event.turn, event.step)):
+            if isinstance(event, _DELTAS) and (not deltas or (
+                    type(deltas[0]), deltas[0].turn, deltas[0].step) == (
+                    type(event), event.turn, event.step)):
                 deltas.append(event)
                 continue
             self._dispatch_deltas(deltas)
-            if isinstance(event, AnswerDelta):
+            if isinstance(event, _DELTAS):
                 deltas = [event]
             else:
                 deltas = []
                 self._dispatch(event)
         self._dispatch_deltas(deltas)
 
-    def _dispatch_deltas(self, deltas: list[AnswerDelta]) -> None:
+    def _dispatch_deltas(self, deltas: list[AnswerDelta | ThinkingDelta]) -> None:
         if deltas:
             first = deltas[0]
-            self._dispatch(AnswerDelta(first.turn, first.step, "".join(d.text for d in deltas)))
+            self._dispatch(type(first)(first.turn, first.step, "".join(d.text for d in deltas)))
 
     def _dispatch(self, event: Event) -> None:
         for listener in list(self._listeners):

@@ -35,6 +35,7 @@ from goose_nb.events import (
     StepFinished,
     StepRestarted,
     StepStarted,
+    ThinkingDelta,
     ToolCallFinished,
     ToolCallStarted,
     TurnFinished,
@@ -46,6 +47,7 @@ from goose_nb.messages import (
     Message,
     ModelRef,
     ModelResponse,
+    ReasoningDelta,
     ResponseComplete,
     StreamRestarted,
     TextDelta,
@@ -281,7 +283,8 @@ class Agent:
         system, messages = self._fit(model, role, state, tools)
         request = ChatRequest(model=model.model, system=system, messages=messages, tools=tools,
                               temperature=self.options.temperature,
-                              max_tokens=host.settings.output_limit(role))
+                              max_tokens=host.settings.output_limit(role),
+                              reasoning_effort=host.settings.reasoning_effort_for(role))
         response: ModelResponse | None = None
         state.partial_text = []
         limit = host.settings.step_timeout
@@ -303,6 +306,8 @@ class Agent:
                                                      text="".join(state.partial_text),
                                                      usage=Usage(unreported=1))
                             break
+                    elif isinstance(event, ReasoningDelta):
+                        conversation.emit(ThinkingDelta(record.number, step, event.text))
                     elif isinstance(event, StreamRestarted):
                         state.partial_text.clear()
                         room = host.settings.max_answer_chars

@@ -12,6 +12,7 @@ complete and is what a saved notebook keeps.
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from goose_nb.events import (
     StepFinished,
     StepRestarted,
     StepStarted,
+    ThinkingDelta,
     ToolCallFinished,
     ToolCallStarted,
     TurnFinished,
@@ -44,6 +46,8 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
 #: the most of one step's text a cell shows: past it the rest is counted, not shown, so a
 #: runaway answer cannot make a notebook of hundreds of megabytes (the turn record keeps it)
 MAX_SHOWN_CHARS = 100_000
+#: how much of a step's thinking a terminal shows, on one line
+THINKING_PLAIN_CHARS = 160
 
 
 def format_footer(
@@ -78,6 +82,9 @@ class _Step:
     badge: str = ""
     switch: str = ""
     text: list[str] = field(default_factory=list)
+    #: the model's reasoning, shown folded above the answer (open while it streams)
+    thinking: list[str] = field(default_factory=list)
+    thinking_done: bool = False
     tools: list[ToolBlock] = field(default_factory=list)
     status: str = ""
     #: characters of the step's text shown, and not shown (past ``MAX_SHOWN_CHARS``)
@@ -95,9 +102,37 @@ class _Step:
             self.shown += len(text)
 
     def clear_text(self) -> None:
-        """Forget the step's text (a retried step starts again)."""
+        """Forget the step's text and thinking (a retried step starts again)."""
         self.text.clear()
+        self.thinking.clear()
+        self.thinking_done = False
         self.shown = self.hidden = 0
+
+    def add_thinking(self, text: str) -> None:
+        """Keep the reasoning to show, up to ``MAX_SHOWN_CHARS`` of it."""
+        room = MAX_SHOWN_CHARS - sum(map(len, self.thinking))
+        if room > 0:
+            self.thinking.append(text[:room])
+
+    def thought(self) -> str:
+        if len(self.thinking) > 1:
+            self.thinking[:] = ["".join(self.thinking)]
+        return self.thinking[0] if self.thinking else ""
+
+    def thinking_markdown(self) -> str:
+        """A ``<details>`` block, open while the thinking streams, folded once the answer
+        starts or the step ends; the text escaped, so it cannot close the block."""
+        thought = self.thought()
+        state = "" if self.thinking_done or self.text else " open"
+        return (f"<details{state}><summary>💭 thinking · {plural(len(thought.split()), 'word')}"
+                f"</summary>\n\n<pre style=\"white-space: pre-wrap\">{html.escape(thought)}"
+                "</pre>\n\n</details>")
+
+    def thinking_plain(self) -> str:
+        thought = " ".join(self.thought().split())
+        head = thought[:THINKING_PLAIN_CHARS] + ("…" if len(thought) > THINKING_PLAIN_CHARS
+                                                  else "")
+        return f"(thinking · {plural(len(thought.split()), 'word')}: {head})"
 
     def hidden_note(self) -> str:
         return (f"… {self.hidden:,} more characters of this answer are not shown here; the "
@@ -158,6 +193,8 @@ class TurnOutput:
                 if step.switch:
                     pieces.append(("switch", step.switch))
                 pieces.append(("header", step))
+                if step.thinking:
+                    pieces.append(("thinking", step))
             whole = end is None or index < end.step
             stop = None if whole or end is None else end.offset
             body = step.body()[opening:stop]
@@ -206,6 +243,8 @@ def _markdown(kind: str, value: Any) -> str:
         return f"<sub>{value.header_markdown()}</sub>"
     if kind == "tool":
         return str(value.markdown())
+    if kind == "thinking":
+        return str(value.thinking_markdown())
     if kind == "status":
         return f"<sub>{value}</sub>"
     if kind == "notice":
@@ -222,6 +261,8 @@ def _plain(kind: str, value: Any) -> str:
         return f"[{value.header_plain()}]"
     if kind == "tool":
         return str(value.plain())
+    if kind == "thinking":
+        return str(value.thinking_plain())
     if kind == "status":
         return f"({value})"
     if kind == "notice":
@@ -317,6 +358,11 @@ class TurnView:
                 step.add_text(event.text)
                 self._freeze_paragraphs(step)
                 self._render(force=first)  # the first words of a step show at once
+        elif isinstance(event, ThinkingDelta):
+            if self.show_answer:
+                first = not step.thinking
+                step.add_thinking(event.text)
+                self._render(force=first)
         elif isinstance(event, StepRestarted):
             self._retries += 1
             step.clear_text()
@@ -325,6 +371,7 @@ class TurnView:
             self._render(force=True)
         elif isinstance(event, StepFinished):
             step.status = ""
+            step.thinking_done = True
         elif isinstance(event, ToolCallStarted):
             # the step's display must exist before the tool runs, so that what the tool
             # displays comes below it; the block itself is rate-limited like text (a render

@@ -21,6 +21,8 @@ from goose_nb.messages import (
     ChatRequest,
     Message,
     ModelResponse,
+    Reasoning,
+    ReasoningDelta,
     ResponseComplete,
     StreamEvent,
     TextDelta,
@@ -32,6 +34,10 @@ from goose_nb.providers.base import HTTPProvider, json_chunk, make_tool_call, na
 from goose_nb.providers.http import Endpoint, normalize_host, read_to_end
 
 API_VERSION = "2023-06-01"
+#: ``thinking.budget_tokens`` per ``GOOSE_REASONING_EFFORT`` (the API's minimum is 1,024)
+THINKING_BUDGETS = {"low": 1_024, "medium": 4_096, "high": 16_384}
+#: room left for the answer when the thinking budget would fill ``max_tokens``
+MIN_ANSWER_TOKENS = 1_024
 _TRANSIENT_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 
 
@@ -62,6 +68,12 @@ def _result_content(result: ToolResult) -> str | list[dict[str, Any]]:
         for image in result.images)]
 
 
+def _thinking_block(reasoning: Reasoning) -> dict[str, Any]:
+    if reasoning.redacted:
+        return {"type": "redacted_thinking", "data": reasoning.data}
+    return {"type": "thinking", "thinking": reasoning.text, "signature": reasoning.signature}
+
+
 def to_anthropic_messages(messages: list[Message]) -> list[dict[str, Any]]:
     """Our history in Anthropic's shape: tool results are ``user`` messages of blocks."""
     wire: list[dict[str, Any]] = []
@@ -77,10 +89,12 @@ def to_anthropic_messages(messages: list[Message]) -> list[dict[str, Any]]:
                 for result in message.tool_results
             ]
             wire.append({"role": "user", "content": blocks})
-        elif message.role == "assistant" and message.tool_calls:
-            content: list[dict[str, Any]] = [{"type": "text", "text": message.text}] if (
-                message.text
-            ) else []
+        elif message.role == "assistant" and (message.tool_calls or message.reasoning):
+            # the thinking blocks go back first, signed, exactly as they came: the API
+            # refuses a tool result whose turn lost them
+            content: list[dict[str, Any]] = [_thinking_block(r) for r in message.reasoning]
+            if message.text:
+                content.append({"type": "text", "text": message.text})
             content.extend(
                 {"type": "tool_use", "id": call.id, "name": call.name,
                  "input": call.arguments or {}}
@@ -138,32 +152,26 @@ class EventAssembler:
         self.model = model
         self.text: list[str] = []
         self.tool_blocks: dict[int, dict[str, Any]] = {}
+        self.thinking_blocks: dict[int, dict[str, Any]] = {}
+        self.reasoning: list[Reasoning] = []
         self.calls: list[ToolCall] = []
         self.usage = Usage()
         self.stop_reason: str | None = None
         self.finished = False
 
-    def feed(self, event: str, data: dict[str, Any]) -> str:
-        """Take one event; return the answer text it adds (maybe empty)."""
+    def feed(self, event: str, data: dict[str, Any]) -> TextDelta | ReasoningDelta | None:
+        """Take one event; return the answer or thinking text it adds, if any."""
         kind = data.get("type", event)
         if kind == "message_start":
             message = data.get("message") or {}
             self.model = message.get("model") or self.model
             self.usage = usage_from_anthropic(message.get("usage"), self.usage)
         elif kind == "content_block_start":
-            block = data.get("content_block") or {}
-            if block.get("type") == "tool_use":
-                self.tool_blocks[data["index"]] = {**block, "partial": []}
-            elif block.get("type") == "text" and block.get("text"):
-                self.text.append(block["text"])
-                return block["text"]
+            return self._start_block(data.get("index", 0), data.get("content_block") or {})
         elif kind == "content_block_delta":
             return self._feed_delta(data.get("index", 0), data.get("delta") or {})
         elif kind == "content_block_stop":
-            block = self.tool_blocks.pop(data.get("index", -1), None)
-            if block is not None:
-                raw = "".join(block["partial"]) if block["partial"] else block.get("input")
-                self.calls.append(make_tool_call(block["id"], block["name"], raw))
+            self._stop_block(data.get("index", -1))
         elif kind == "message_delta":
             self.stop_reason = (data.get("delta") or {}).get("stop_reason") or self.stop_reason
             self.usage = usage_from_anthropic(data.get("usage"), self.usage)
@@ -171,15 +179,44 @@ class EventAssembler:
             self.finished = True
         elif kind == "error":
             raise error_from_event(data)
-        return ""
+        return None
 
-    def _feed_delta(self, index: int, delta: dict[str, Any]) -> str:
-        if delta.get("type") == "text_delta":
+    def _start_block(self, index: int, block: dict[str, Any]) -> TextDelta | ReasoningDelta | None:
+        kind = block.get("type")
+        if kind == "tool_use":
+            self.tool_blocks[index] = {**block, "partial": []}
+        elif kind == "thinking":
+            self.thinking_blocks[index] = {"text": [block.get("thinking") or ""],
+                                           "signature": block.get("signature") or ""}
+            return ReasoningDelta(block["thinking"]) if block.get("thinking") else None
+        elif kind == "redacted_thinking":
+            self.reasoning.append(Reasoning(redacted=True, data=block.get("data") or ""))
+        elif kind == "text" and block.get("text"):
+            self.text.append(block["text"])
+            return TextDelta(block["text"])
+        return None
+
+    def _feed_delta(self, index: int, delta: dict[str, Any]) -> TextDelta | ReasoningDelta | None:
+        kind = delta.get("type")
+        if kind == "text_delta":
             self.text.append(delta["text"])
-            return delta["text"]
-        if delta.get("type") == "input_json_delta" and index in self.tool_blocks:
+            return TextDelta(delta["text"])
+        if kind == "input_json_delta" and index in self.tool_blocks:
             self.tool_blocks[index]["partial"].append(delta.get("partial_json", ""))
-        return ""
+        elif kind == "thinking_delta" and index in self.thinking_blocks:
+            self.thinking_blocks[index]["text"].append(delta.get("thinking", ""))
+            return ReasoningDelta(delta.get("thinking", ""))
+        elif kind == "signature_delta" and index in self.thinking_blocks:
+            self.thinking_blocks[index]["signature"] += delta.get("signature", "")
+        return None
+
+    def _stop_block(self, index: int) -> None:
+        if (block := self.tool_blocks.pop(index, None)) is not None:
+            raw = "".join(block["partial"]) if block["partial"] else block.get("input")
+            self.calls.append(make_tool_call(block["id"], block["name"], raw))
+        elif (thinking := self.thinking_blocks.pop(index, None)) is not None:
+            self.reasoning.append(Reasoning(text="".join(thinking["text"]),
+                                            signature=thinking["signature"]))
 
     def response(self) -> ModelResponse:
         return ModelResponse(
@@ -188,6 +225,7 @@ class EventAssembler:
             tool_calls=self.calls,
             usage=self.usage,
             stop_reason=self.stop_reason,
+            reasoning=self.reasoning,
         )
 
 
@@ -201,12 +239,17 @@ def response_from_message(data: dict[str, Any], model: str) -> ModelResponse:
         for b in data.get("content", ())
         if b.get("type") == "tool_use"
     ]
+    reasoning = [Reasoning(text=b.get("thinking") or "", signature=b.get("signature") or "")
+                 if b["type"] == "thinking" else Reasoning(redacted=True, data=b.get("data", ""))
+                 for b in data.get("content", ())
+                 if b.get("type") in ("thinking", "redacted_thinking")]
     return ModelResponse(
         model=data.get("model") or model,
         text=text,
         tool_calls=calls,
         usage=usage_from_anthropic(data.get("usage")),
         stop_reason=data.get("stop_reason"),
+        reasoning=reasoning,
     )
 
 
@@ -258,7 +301,13 @@ class AnthropicProvider(HTTPProvider):
                 {"name": t.name, "description": t.description, "input_schema": t.parameters}
                 for t in request.tools
             ]
-        if request.temperature is not None:
+        if request.reasoning_effort is not None:
+            # the budget must leave room for the answer under max_tokens, and thinking
+            # takes no temperature (the API refuses one)
+            budget = THINKING_BUDGETS[request.reasoning_effort]
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+            body["max_tokens"] = max(request.max_tokens, budget + MIN_ANSWER_TOKENS)
+        elif request.temperature is not None:
             body["temperature"] = request.temperature
         return body
 
@@ -267,6 +316,9 @@ class AnthropicProvider(HTTPProvider):
     ) -> AsyncIterator[StreamEvent]:
         if response.headers.get("content-type", "").startswith("application/json"):
             result = response_from_message(json_chunk(await response.aread()), request.model)
+            for part in result.reasoning:
+                if part.text:
+                    yield ReasoningDelta(part.text)
             if result.text:
                 yield TextDelta(result.text)
             yield ResponseComplete(result)
@@ -278,9 +330,9 @@ class AnthropicProvider(HTTPProvider):
                     continue
                 if sse.event != "ping":  # a keep-alive: waiting on is no progress
                     touch()
-                text = assembler.feed(sse.event, json_chunk(sse.data))
-                if text:
-                    yield TextDelta(text)
+                piece = assembler.feed(sse.event, json_chunk(sse.data))
+                if piece is not None and piece.text:
+                    yield piece
         if not assembler.finished:
             raise TransientProviderError("anthropic stream ended before message_stop")
         yield ResponseComplete(assembler.response())

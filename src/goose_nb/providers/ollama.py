@@ -18,6 +18,8 @@ from goose_nb.messages import (
     ChatRequest,
     Message,
     ModelResponse,
+    Reasoning,
+    ReasoningDelta,
     ResponseComplete,
     StreamEvent,
     TextDelta,
@@ -58,12 +60,14 @@ class LineAssembler:
     def __init__(self, model: str) -> None:
         self.model = model
         self.text: list[str] = []
+        self.thinking: list[str] = []
         self.calls: list[ToolCall] = []
         self.usage = Usage()
         self.done_reason: str | None = None
         self.done = False
 
-    def feed(self, data: dict[str, Any]) -> str:
+    def feed(self, data: dict[str, Any]) -> tuple[str, str]:
+        """Take one line; return the answer text and the thinking it adds."""
         if "error" in data:
             error = str(data["error"])
             transient = "overloaded" in error or "timeout" in error
@@ -84,15 +88,20 @@ class LineAssembler:
         content = message.get("content") or ""
         if content:
             self.text.append(content)
-        return content
+        thinking = message.get("thinking") or ""
+        if thinking:
+            self.thinking.append(thinking)
+        return content, thinking
 
     def response(self) -> ModelResponse:
+        thinking = "".join(self.thinking)
         return ModelResponse(
             model=self.model,
             text="".join(self.text),
             tool_calls=self.calls,
             usage=self.usage,
             stop_reason=self.done_reason,
+            reasoning=[Reasoning(text=thinking)] if thinking else [],
         )
 
 
@@ -129,6 +138,10 @@ class OllamaProvider(HTTPProvider):
             ]
         if request.temperature is not None:
             body["options"]["temperature"] = request.temperature
+        if request.reasoning_effort is not None:
+            # Ollama's switch: thinking on (levels are for gpt-oss only; true works for all
+            # thinking models)
+            body["think"] = True
         return body
 
     async def parse(
@@ -142,7 +155,9 @@ class OllamaProvider(HTTPProvider):
                 if not line.strip():
                     continue
                 touch()
-                text = assembler.feed(json_chunk(line))
+                text, thinking = assembler.feed(json_chunk(line))
+                if thinking:
+                    yield ReasoningDelta(thinking)
                 if text:
                     yield TextDelta(text)
         if not assembler.done:

@@ -25,6 +25,8 @@ from goose_nb.messages import (
     ChatRequest,
     Message,
     ModelResponse,
+    Reasoning,
+    ReasoningDelta,
     ResponseComplete,
     StreamEvent,
     TextDelta,
@@ -44,9 +46,11 @@ logger = logging.getLogger("goose_nb.providers")
 
 #: the content part types whose text is the answer (a part with a text and no type is one)
 TEXT_PARTS = frozenset({"text", "output_text"})
-#: the content part types that carry the model's reasoning: not the answer, and nothing
-#: shows reasoning yet, so they are left out
+#: the content part types that carry the model's reasoning: shown apart, never the answer
 REASONING_PARTS = frozenset({"reasoning", "thinking", "reasoning_text"})
+#: the message and delta fields compatible servers put the reasoning in: DeepSeek and vLLM
+#: ``reasoning_content``, OpenRouter, Groq and Ollama's compatible API ``reasoning``
+REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 
 def _images_message(message: Message) -> dict[str, Any] | None:
@@ -104,45 +108,55 @@ def usage_from_openai(data: dict[str, Any] | None) -> Usage:
     if not data:
         return Usage.not_reported()
     details = data.get("prompt_tokens_details") or {}
+    output_details = data.get("completion_tokens_details") or {}
     return Usage(
         input_tokens=data.get("prompt_tokens") or 0,
         output_tokens=data.get("completion_tokens") or 0,
         cache_read_tokens=details.get("cached_tokens") or 0,
+        reasoning_tokens=output_details.get("reasoning_tokens") or 0,
     )
 
 
-def content_text(content: Any) -> tuple[str, set[str]]:
-    """The answer text of a message's or a delta's ``content``, and the types of the parts
-    left out of it.
+def content_text(content: Any) -> tuple[str, str, set[str]]:
+    """The answer text and the reasoning text of a message's or a delta's ``content``,
+    and the types of the parts left out of both.
 
     OpenAI sends a string; some compatible servers send a list of typed parts, text and
-    reasoning mixed, and only the text parts are the answer (joining them all would put
-    the reasoning in it, and joining the dicts raises).
+    reasoning mixed: the text parts are the answer, the reasoning parts are shown apart
+    (joining them all would put the reasoning in the answer, and joining the dicts raises).
     """
     if content is None or isinstance(content, str):
-        return content or "", set()
+        return content or "", "", set()
     texts: list[str] = []
+    thoughts: list[str] = []
     dropped: set[str] = set()
     for part in content if isinstance(content, list) else [content]:
         if isinstance(part, str):
             texts.append(part)
             continue
         kind = str(part.get("type", "text")) if isinstance(part, dict) else type(part).__name__
-        if kind in TEXT_PARTS and isinstance(part.get("text"), str):
-            texts.append(part["text"])
+        text = next((part[key] for key in ("text", kind) if isinstance(part, dict)
+                     and isinstance(part.get(key), str)), None)
+        if kind in TEXT_PARTS and text is not None:
+            texts.append(text)
+        elif kind in REASONING_PARTS and text is not None:
+            thoughts.append(text)
         else:
             dropped.add(kind)
-    return "".join(texts), dropped
+    return "".join(texts), "".join(thoughts), dropped
+
+
+def reasoning_text(message: dict[str, Any]) -> str:
+    """The reasoning a message or a delta carries in a field of its own."""
+    return next((message[key] for key in REASONING_FIELDS
+                 if isinstance(message.get(key), str) and message[key]), "")
 
 
 def log_dropped(kinds: set[str]) -> None:
-    """Say in the debug log which content parts were left out of the answer, and why."""
+    """Say in the debug log which content parts were left out, and why."""
     for kind in sorted(kinds):
-        if kind in REASONING_PARTS:
-            logger.debug("openai: %r content parts are reasoning, not the answer: left out", kind)
-        else:
-            logger.debug("openai: content parts of unknown type %r (or without text): "
-                         "ignored", kind)
+        logger.debug("openai: content parts of unknown type %r (or without text): ignored",
+                     kind)
 
 
 @dataclass
@@ -163,6 +177,7 @@ class ChunkAssembler:
     def __init__(self, model: str) -> None:
         self.model = model
         self.text: list[str] = []
+        self.thinking: list[str] = []
         self.calls: dict[int, _PartialCall] = {}
         #: until a usage chunk arrives: servers that ignore include_usage send none
         self.usage = Usage.not_reported()
@@ -172,26 +187,31 @@ class ChunkAssembler:
         #: the content part types left out so far (each is logged once, not every chunk)
         self.dropped: set[str] = set()
 
-    def feed(self, chunk: dict[str, Any]) -> str:
-        """Take one chunk; return the text it adds (maybe empty)."""
+    def feed(self, chunk: dict[str, Any]) -> tuple[str, str]:
+        """Take one chunk; return the answer text and the reasoning it adds (maybe
+        empty)."""
         if chunk.get("error"):
             raise error_from_chunk(chunk["error"])
         self.model = chunk.get("model") or self.model
         if chunk.get("usage"):
             self.usage = usage_from_openai(chunk["usage"])
-        added = ""
+        added, thought = "", ""
         for choice in chunk.get("choices") or ():
             self.finish_reason = choice.get("finish_reason") or self.finish_reason
             delta = choice.get("delta") or {}
-            content, dropped = content_text(delta.get("content"))
+            content, thinking, dropped = content_text(delta.get("content"))
             log_dropped(dropped - self.dropped)
             self.dropped |= dropped
+            thinking = reasoning_text(delta) + thinking
+            if thinking:
+                self.thinking.append(thinking)
+                thought += thinking
             if content:
                 self.text.append(content)
                 added += content
             for fragment in delta.get("tool_calls") or ():
                 self._feed_tool_call(fragment)
-        return added
+        return added, thought
 
     def _feed_tool_call(self, fragment: dict[str, Any]) -> None:
         partial = self.calls.setdefault(fragment.get("index", len(self.calls)), _PartialCall())
@@ -208,12 +228,14 @@ class ChunkAssembler:
             make_tool_call(partial.id or f"call_{index}", partial.name, "".join(partial.arguments))
             for index, partial in sorted(self.calls.items())
         ]
+        thinking = "".join(self.thinking)
         return ModelResponse(
             model=self.model,
             text="".join(self.text),
             tool_calls=calls,
             usage=self.usage,
             stop_reason=self.finish_reason,
+            reasoning=[Reasoning(text=thinking)] if thinking else [],
         )
 
 
@@ -237,14 +259,16 @@ def response_from_completion(data: dict[str, Any], model: str) -> ModelResponse:
                        call["function"].get("arguments"))
         for i, call in enumerate(message.get("tool_calls") or ())
     ]
-    text, dropped = content_text(message.get("content"))
+    text, thinking, dropped = content_text(message.get("content"))
     log_dropped(dropped)
+    thinking = reasoning_text(message) + thinking
     return ModelResponse(
         model=data.get("model") or model,
         text=text,
         tool_calls=calls,
         usage=usage_from_openai(data.get("usage")),
         stop_reason=choice.get("finish_reason"),
+        reasoning=[Reasoning(text=thinking)] if thinking else [],
     )
 
 
@@ -298,6 +322,8 @@ class OpenAIProvider(HTTPProvider):
             ]
         if request.temperature is not None:
             body["temperature"] = request.temperature
+        if request.reasoning_effort is not None:
+            body["reasoning_effort"] = request.reasoning_effort
         return body
 
     async def parse(
@@ -306,6 +332,8 @@ class OpenAIProvider(HTTPProvider):
         if response.headers.get("content-type", "").startswith("application/json"):
             data = json_chunk(await response.aread())
             result = response_from_completion(data, request.model)
+            for part in result.reasoning:
+                yield ReasoningDelta(part.text)
             if result.text:
                 yield TextDelta(result.text)
             yield ResponseComplete(result)
@@ -320,7 +348,9 @@ class OpenAIProvider(HTTPProvider):
                 if data == "[DONE]":
                     assembler.done = True
                     continue
-                text = assembler.feed(json_chunk(data))
+                text, thinking = assembler.feed(json_chunk(data))
+                if thinking:
+                    yield ReasoningDelta(thinking)
                 if text:
                     yield TextDelta(text)
         if not assembler.done and assembler.finish_reason is None:

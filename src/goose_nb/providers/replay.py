@@ -18,7 +18,13 @@ import httpx
 from goose_nb.cassette import Cassette, describe_message, load_cassette, message_key
 from goose_nb.config import Settings
 from goose_nb.errors import CassetteError, ConfigError
-from goose_nb.messages import ChatRequest, ResponseComplete, StreamEvent, TextDelta
+from goose_nb.messages import (
+    ChatRequest,
+    ReasoningDelta,
+    ResponseComplete,
+    StreamEvent,
+    TextDelta,
+)
 from goose_nb.providers.base import Provider
 
 _CHUNK = re.compile(r"\S+\s*|\s+")
@@ -118,7 +124,11 @@ class ReplayProvider(Provider):
         self._used.add(index)
         while self.position in self._used:
             self.position += 1
-        text = self.cassette.interactions[index].response.text
+        response = self.cassette.interactions[index].response
+        for part in response.reasoning:
+            for piece in _CHUNK.findall(part.text):
+                yield ReasoningDelta(piece)
+        text = response.text
         for piece in _CHUNK.findall(text):
             yield TextDelta(piece)
             await asyncio.sleep(0)
