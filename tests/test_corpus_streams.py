@@ -56,6 +56,9 @@ def assert_matches(response: ModelResponse, expected: dict[str, Any]) -> None:
     usage = (response.usage.input_tokens, response.usage.output_tokens)
     assert usage == expected_usage(expected)
     assert response.stop_reason == expected["finish_reason"]
+    # the reasoning, apart from the answer: the real thinking stream's text, signed
+    assert "".join(r.text for r in response.reasoning) == (expected.get("thinking") or "")
+    assert all(r.signature for r in response.reasoning if expected["provider"] == "anthropic")
 
 
 def chunked(name: str, size: int, *, crlf: bool = False) -> Reply:

@@ -36,12 +36,14 @@ def plural(count: int, word: str) -> str:
 
 
 def format_tokens(usage: Usage, unit: str = " tokens") -> str:
-    """``120 in / 40 out tokens``; ``tokens not reported`` when no call of it reported
+    """``120 in / 40 out tokens`` (``40 out (25 reasoning)`` where the provider says how
+    much of the output was thinking); ``tokens not reported`` when no call of it reported
     usage (never a measured-looking 0); with some calls unreported, the reported counts
     and how many calls are missing from them."""
     if usage.unreported and not usage.total_tokens:
         return f"{unit.strip()} not reported".strip()
-    text = f"{usage.input_tokens:,} in / {usage.output_tokens:,} out{unit}"
+    thinking = f" ({usage.reasoning_tokens:,} reasoning)" if usage.reasoning_tokens else ""
+    text = f"{usage.input_tokens:,} in / {usage.output_tokens:,} out{thinking}{unit}"
     if usage.unreported:
         text += f" (+{plural(usage.unreported, 'call')} not reported)"
     return text
