@@ -370,11 +370,14 @@ MAGIC_CASES = [
     pytest.param("%goose record", "usage: %goose record PATH.yaml", id="goose-record-no-path"),
     pytest.param("%goose settings now", "%goose settings takes no arguments",
                  id="goose-settings-argument"),
-    pytest.param("%%goose --model gpt-4o\nhello", "%%goose takes no arguments (got '--model "
-                 "gpt-4o')", id="goose-cell-with-arguments"),
+    pytest.param("%%goose --model gpt-4o\nhello", "%%goose takes only --budget DOLLARS (got "
+                 "'--model gpt-4o')", id="goose-cell-with-arguments"),
+    pytest.param("%%goose --budget\nhello", "--budget needs an amount of dollars above 0",
+                 id="goose-budget-without-amount"),
     pytest.param("%%goose\n   \n\t\n", "the %%goose cell is empty: write your prompt",
                  id="goose-empty-cell"),
-    pytest.param("%goose_recipe run", "usage: %goose_recipe run NAME key=value",
+    pytest.param("%goose_recipe run", "usage: %goose_recipe run NAME [--budget DOLLARS] "
+                 "key=value",
                  id="recipe-run-without-name"),
     pytest.param("%goose_recipe run no-such-recipe", "no recipe named 'no-such-recipe': looked "
                  "for no-such-recipe, no-such-recipe.yaml", id="recipe-run-missing-recipe"),
@@ -385,7 +388,8 @@ MAGIC_CASES = [
     pytest.param("%goose_recipe run hello =Ann", "expected key=value, got '=Ann'",
                  id="recipe-run-value-without-key"),
     pytest.param("%goose_recipe run hello --unknown-flag", "unknown flag '--unknown-flag': "
-                 "%goose_recipe run takes no flags; give the recipe's parameters as key=value",
+                 "%goose_recipe run takes only --budget DOLLARS; give the recipe's parameters "
+                 "as key=value",
                  id="recipe-run-unknown-flag"),
     pytest.param("%goose_recipe cook hello", "unknown %goose_recipe command 'cook'; try: list",
                  id="recipe-unknown-subcommand"),

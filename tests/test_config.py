@@ -47,6 +47,7 @@ TABLE: dict[str, tuple[str, object]] = {
     "GOOSE_SUBAGENT_MAX_TURNS": ("subagent_max_turns", 10),
     "GOOSE_SUBAGENT_TIMEOUT": ("subagent_timeout", 300),
     "GOOSE_SUBAGENT_MAX_CONCURRENCY": ("subagent_max_concurrency", 10),
+    "GOOSE_NB_BUDGET": ("budget", None),  # no limit
     "GOOSE_REASONING_EFFORT": ("reasoning_effort", None),  # no thinking asked for
     "GOOSE_LEAD_REASONING_EFFORT": ("lead_reasoning_effort", None),  # the general one
     "GOOSE_SUBAGENT_PROVIDER": ("subagent_provider", None),  # the worker's, when unset

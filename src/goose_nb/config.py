@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from goose_nb.budget import parse_budget
 from goose_nb.errors import ConfigError
 from goose_nb.messages import ReasoningEffort
 from goose_nb.secrets import environment_secrets, mask_url, scrub, url_secrets
@@ -56,6 +57,8 @@ class Settings(BaseModel):
     subagent_max_turns: int = 10
     subagent_timeout: int = 300
     subagent_max_concurrency: int = 10
+    #: dollars the session may spend on models (no limit when unset)
+    budget: float | None = None
     #: how hard models think (low / medium / high), in each provider's own parameter
     reasoning_effort: ReasoningEffort | None = None
     lead_reasoning_effort: ReasoningEffort | None = None
@@ -125,7 +128,7 @@ class Key:
     name: str
     field: str
     kind: Literal["str", "int", "bool", "secret", "provider", "mode", "url", "folder",
-                  "effort"]
+                  "effort", "dollars"]
     minimum: int = 0
     help: str = ""
 
@@ -149,6 +152,7 @@ KEYS: tuple[Key, ...] = (
     Key("GOOSE_SUBAGENT_TIMEOUT", "subagent_timeout", "int", 1, "seconds per subagent"),
     Key("GOOSE_SUBAGENT_MAX_CONCURRENCY", "subagent_max_concurrency", "int", 1,
         "subagents running at once"),
+    Key("GOOSE_NB_BUDGET", "budget", "dollars", help="USD the session may spend"),
     Key("GOOSE_REASONING_EFFORT", "reasoning_effort", "effort",
         help="low / medium / high: how hard models think"),
     Key("GOOSE_LEAD_REASONING_EFFORT", "lead_reasoning_effort", "effort",
@@ -281,6 +285,13 @@ def coerce(key: Key, value: Any, source: Source, *, origin: str | None = None) -
         if lowered not in APPROVAL_MODES:
             raise ConfigError(f"{bad} is not valid: choose one of {', '.join(APPROVAL_MODES)}")
         return lowered
+    if key.kind == "dollars":
+        if not text:
+            return None
+        try:
+            return parse_budget(text, key.name)
+        except ValueError as exc:
+            raise ConfigError(f"{bad} is not valid: {str(exc).split(' needs ', 1)[1]}") from None
     if key.kind == "effort":
         lowered = text.lower()
         if lowered and lowered not in REASONING_EFFORTS:

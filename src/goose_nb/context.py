@@ -162,6 +162,38 @@ def estimate_tokens(system: str, messages: Sequence[Message], tools: Sequence[To
     return math.ceil(chars / CHARS_PER_TOKEN)
 
 
+#: bytes of UTF-8 per billed token, for budgets: fewer than any tokenizer measured packs
+#: (English runs 4 or more, CJK text about 3 bytes a character and a token or more each)
+BILLED_BYTES_PER_TOKEN = 3.0
+#: tokens each message and each tool adds to a request beyond their text (role markers,
+#: the schema's framing), on the safe side of what OpenAI and Ollama count
+MESSAGE_OVERHEAD_TOKENS = 8
+TOOL_OVERHEAD_TOKENS = 25
+REQUEST_OVERHEAD_TOKENS = 10
+
+
+def billed_input_ceiling(system: str, messages: Sequence[Message],
+                         tools: Sequence[ToolSpec]) -> int:
+    """At least as many input tokens as a provider bills for this request, for budgets: the
+    text's UTF-8 bytes at ``BILLED_BYTES_PER_TOKEN``, images at ``IMAGE_TOKENS``, and the
+    framing of each message and tool (a provider's own hidden prompt comes on top:
+    ``Provider.hidden_input_tokens``)."""
+    def size(text: str) -> int:
+        return len(text.encode("utf-8", "replace"))
+
+    data = size(system) + sum(size(t.name) + size(t.description) + size(json.dumps(t.parameters))
+                              for t in tools)
+    images = 0
+    for message in messages:
+        data += size(message.text) + sum(size(c.raw_arguments or json.dumps(c.arguments))
+                                         for c in message.tool_calls)
+        data += sum(size(r.content) for r in message.tool_results)
+        images += sum(len(r.images) for r in message.tool_results)
+    return (math.ceil(data / BILLED_BYTES_PER_TOKEN) + images * IMAGE_TOKENS
+            + REQUEST_OVERHEAD_TOKENS + MESSAGE_OVERHEAD_TOKENS * len(messages)
+            + TOOL_OVERHEAD_TOKENS * len(tools))
+
+
 def split_turns(history: Sequence[Message]) -> list[list[Message]]:
     """The history cut into turns: each starts with a user message."""
     turns: list[list[Message]] = []

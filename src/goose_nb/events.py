@@ -162,6 +162,8 @@ class TurnFinished:
     error: str | None = None
     tool_calls: int = 0
     cost: float | None = None
+    #: what is left of the run's own budget, for the footer ("$0.06 of $0.10 left")
+    budget_left: str = ""
 
 
 Event = (

@@ -43,7 +43,7 @@ from goose_nb.events import (
     TurnFinished,
 )
 from goose_nb.logs import apply_rust_log, scrub_records_with
-from goose_nb.messages import Message, ModelRef
+from goose_nb.messages import Message, ModelRef, Usage
 from goose_nb.providers.pool import ProviderPool
 from goose_nb.runtime import BackgroundLoop
 from goose_nb.secrets import environment_secrets, scrub, url_secrets
@@ -52,6 +52,7 @@ from goose_nb.usage import UsageLedger
 if TYPE_CHECKING:
     from goose_nb.agent.loop import Agent
     from goose_nb.agent.turns import TurnOptions, TurnRecord
+    from goose_nb.budget import Budget
     from goose_nb.extensions import ExtensionConfig, Extensions
     from goose_nb.planning.plan import Plan, PlannerAnswer
     from goose_nb.pricing import PriceBook
@@ -65,6 +66,12 @@ if TYPE_CHECKING:
     from goose_nb.tools.runner import Approver, ToolRunner
 
 logger = logging.getLogger("goose_nb.session")
+
+
+def _turn_options() -> TurnOptions:
+    from goose_nb.agent.turns import TurnOptions
+
+    return TurnOptions()
 
 #: the events whose text may quote a server, an exception or a tool: scrubbed on emit
 #: events of which a stream sends thousands: joined on delivery, not kept in ``events``
@@ -95,9 +102,15 @@ class Session:
         runtime: BackgroundLoop | None = None,
         namespace: dict[str, Any] | None = None,
         approver: Approver | None = None,
+        budget: float | None = None,
     ) -> None:
+        """``budget``: dollars the session may spend (``GOOSE_NB_BUDGET`` as a notebook
+        value); the other keywords are for tests and embedding."""
+        from goose_nb.budget import Budget
         from goose_nb.providers.http import RetryPolicy
 
+        if budget is not None:
+            overrides = {**(overrides or {}), "GOOSE_NB_BUDGET": str(budget)}
         self._environ = environ
         self._config_path = config_path
         #: the file tools' workspace unless GOOSE_NB_WORKSPACE says otherwise
@@ -116,6 +129,7 @@ class Session:
         self.turns: list[TurnRecord] = []
         self.events: list[Event] = []
         self.usage = UsageLedger()
+        self._budget = Budget("session")
         self._listeners: list[Listener] = []
         #: events from the loop thread waiting for the main thread, delivered in batches
         self._outbox: collections.deque[Event] = collections.deque()
@@ -369,6 +383,18 @@ class Session:
             self._price_book = PriceBook.from_settings(self.settings)
         return self._price_book
 
+    @property
+    def session_budget(self) -> Budget:
+        """What the session has spent, against ``GOOSE_NB_BUDGET`` as it is now."""
+        self._budget.limit = self.settings.budget
+        return self._budget
+
+    def step_price(self, model: ModelRef, usage: Usage) -> float | None:
+        try:
+            return self.price_book().cost(model, usage)
+        except ConfigError:
+            return None
+
     def turn_cost(self, turn: TurnRecord) -> float | None:
         """What a turn's steps cost; None when no step used a token (a turn that failed
         before any answer has nothing to price) or a price is unknown (or the prices file
@@ -412,11 +438,16 @@ class Session:
 
     # turns ---------------------------------------------------------------------------
 
-    def ask(self, prompt: str, options: TurnOptions | None = None) -> TurnRecord:
-        """Run one turn and wait for it (from the main thread, e.g. a notebook cell)."""
+    def ask(self, prompt: str, options: TurnOptions | None = None, *,
+            budget: float | None = None) -> TurnRecord:
+        """Run one turn and wait for it (from the main thread, e.g. a notebook cell);
+        ``budget``: dollars this turn may spend (``%%goose --budget``)."""
         from goose_nb.agent.loop import Agent
+        from goose_nb.agent.turns import cell_budget
 
         prompt = self._check_prompt(prompt)
+        if budget is not None:
+            options = dataclasses.replace(options or _turn_options(), budget=cell_budget(budget))
         return self.run_agent(Agent(self, self, options), prompt)
 
     async def aask(self, prompt: str, options: TurnOptions | None = None) -> TurnRecord:
@@ -551,6 +582,8 @@ class Session:
     def reset(self) -> None:
         """Forget the conversation, turns, events and usage, and stop the extensions' servers;
         keep settings and providers."""
+        from goose_nb.budget import Budget
+
         self._stop_extensions()
         self.history.clear()
         self.context_digest = ""
@@ -560,6 +593,7 @@ class Session:
         self.turns.clear()
         self.events.clear()
         self.usage = UsageLedger()
+        self._budget = Budget("session")
 
     def record_to(self, path: str | None) -> None:
         """Start (or with None, stop) recording every model call to a cassette."""

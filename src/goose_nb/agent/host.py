@@ -23,10 +23,11 @@ from goose_nb.agent.turns import Conversation
 if TYPE_CHECKING:
     from goose_nb.agent.loop import Agent
     from goose_nb.agent.turns import TurnRecord
+    from goose_nb.budget import Budget
     from goose_nb.config import Settings
     from goose_nb.events import Event, Role
     from goose_nb.extensions import ExtensionConfig, Extensions
-    from goose_nb.messages import ModelRef
+    from goose_nb.messages import ModelRef, Usage
     from goose_nb.providers.base import Provider
     from goose_nb.providers.http import RetryPolicy
     from goose_nb.runtime import BackgroundLoop
@@ -64,6 +65,15 @@ class AgentHost(Protocol):
 
     def turn_cost(self, turn: TurnRecord) -> float | None:
         """What a finished turn cost; None when it is not known."""
+        ...
+
+    def step_price(self, model: ModelRef, usage: Usage) -> float | None:
+        """What ``usage`` on ``model`` costs; None when the price is not known."""
+        ...
+
+    @property
+    def session_budget(self) -> Budget:
+        """The session's budget (``GOOSE_NB_BUDGET``): every step counts against it."""
         ...
 
 

@@ -22,11 +22,19 @@ from typing import TYPE_CHECKING
 
 from goose_nb.agent.lead_worker import PolicyEvent
 from goose_nb.agent.turns import Conversation, StepRecord, TurnOptions, TurnRecord, TurnState
-from goose_nb.context import CONTEXT_BUDGET, build_system_prompt, digest_turn, fit_context
+from goose_nb.budget import Budget, dollars
+from goose_nb.context import (
+    CONTEXT_BUDGET,
+    billed_input_ceiling,
+    build_system_prompt,
+    digest_turn,
+    fit_context,
+)
 from goose_nb.deadlines import Deadline
 from goose_nb.errors import GooseError, ProviderError, ProviderUnavailableError, TurnInterrupted
 from goose_nb.events import (
     AnswerDelta,
+    ModelSwitched,
     Notice,
     Reason,
     Role,
@@ -66,6 +74,11 @@ if TYPE_CHECKING:
     from goose_nb.tools.runner import ToolRunner
 
 lead_worker_log = logging.getLogger("goose_nb.lead_worker")
+
+
+class _OverBudget(Exception):
+    """The next step would pass a budget (or has no known price): the turn ends before
+    sending it, with this message."""
 
 
 class Agent:
@@ -123,10 +136,14 @@ class Agent:
         finally:
             record.seconds = time.perf_counter() - started
             conversation.turns.append(record)
+            budget = self.options.budget
+            left = (f"{dollars(max(0.0, budget.left))} of {dollars(budget.limit)} budget left"
+                    if budget is not None and budget.limit is not None
+                    and budget.left is not None else "")
             conversation.emit(
                 TurnFinished(record.number, record.status, len(record.steps), record.usage,
                              record.seconds, record.error, record.tool_calls,
-                             self.host.turn_cost(record))
+                             self.host.turn_cost(record), left)
             )
         return record
 
@@ -139,8 +156,14 @@ class Agent:
         max_steps = options.max_steps or self.host.settings.max_steps
         schema = self.schema
         for step in range(1, max_steps + 1):
-            response = self._checked(await self._step(record, step, state, tools),
-                                     record.steps[-1].role)
+            try:
+                answered = await self._step(record, step, state, tools)
+            except _OverBudget as over:
+                # kept as far as it got: the next cell can raise the budget and go on
+                record.stopped_by_budget = True
+                conversation.emit(Notice(str(over), "warning"))
+                return
+            response = self._checked(answered, record.steps[-1].role)
             state.messages.append(response.as_message())
             state.partial_text = []
             record.answer = response.text or record.answer
@@ -232,8 +255,8 @@ class Agent:
         host, options = self.host, self.options
         if options.model is not None:
             provider = await host.provider(options.model.provider)
-            return await self._call_model(record, step, state, tools, options.model,
-                                          provider, None, None)
+            return await self._budgeted_call(record, step, state, tools, options.model,
+                                             provider, None, None)
         role: Role | None = None
         reason: Reason | None = None
         policy = self.conversation.policy
@@ -242,11 +265,17 @@ class Agent:
             self._emit_all(switches)
             role, reason = decision.role, decision.reason
         model, provider = await self._model_for(role)
+        if role == "lead" and not self._affordable(model, provider, role, state, tools):
+            worker, worker_provider = await self._model_for("worker")
+            if self._affordable(worker, worker_provider, "worker", state, tools):
+                # the lead would pass the budget and the worker fits: a switch, as shown
+                self._emit_all([ModelSwitched("lead", "worker", "budget")])
+                role, model, provider = "worker", worker, worker_provider
         lead_worker_log.info("turn %d step %d: %s (%s) on %s", record.number, step,
                              role or "-", reason or "-", model)
         try:
-            return await self._call_model(record, step, state, tools, model, provider, role,
-                                          reason)
+            return await self._budgeted_call(record, step, state, tools, model, provider,
+                                             role, reason)
         except ProviderUnavailableError as exc:
             if role is None:
                 raise
@@ -260,8 +289,87 @@ class Agent:
                 f"model {other_model}.", "warning"))
             lead_worker_log.info("turn %d step %d: %s unavailable, trying %s", record.number,
                                  step, model, other_model)
-            return await self._call_model(record, step, state, tools, other_model,
-                                          other_provider, other, reason)
+            return await self._budgeted_call(record, step, state, tools, other_model,
+                                             other_provider, other, reason)
+
+    # budgets ---------------------------------------------------------------------------
+
+    def _budgets(self) -> list[Budget]:
+        return [b for b in (self.options.budget, self.host.session_budget) if b is not None]
+
+    def _estimate(self, model: ModelRef, provider: Provider, role: Role | None,
+                  state: TurnState, tools: list[ToolSpec]) -> float | None:
+        """The most the next step can cost on ``model``: the whole history counted on the
+        safe side (``billed_input_ceiling``, with the provider's hidden prompt), and the
+        whole output limit priced as output. None: no known price."""
+        host = self.host
+        system = build_system_prompt(tools, host.hints(), self.conversation.context_digest,
+                                     self._instructions())
+        request = ChatRequest(model=model.model, messages=[], tools=tools,
+                              max_tokens=host.settings.output_limit(role),
+                              reasoning_effort=host.settings.reasoning_effort_for(role))
+        tokens = billed_input_ceiling(
+            system, [*self.conversation.history, *state.messages], tools)
+        # no provider takes (or bills) more input than the model's window
+        tokens = min(tokens + provider.hidden_input_tokens(request),
+                     host.context_limit(model.model, role))
+        ceiling = provider.output_ceiling(request)
+        return host.step_price(model, Usage(input_tokens=tokens, output_tokens=ceiling))
+
+    def _affordable(self, model: ModelRef, provider: Provider, role: Role | None,
+                    state: TurnState, tools: list[ToolSpec]) -> bool:
+        limited = [b for b in self._budgets() if b.left is not None]
+        if not limited:
+            return True
+        estimate = self._estimate(model, provider, role, state, tools)
+        return estimate is not None and all(estimate <= (b.left or 0.0) for b in limited)
+
+    def _reserve(self, model: ModelRef, provider: Provider, role: Role | None,
+                 state: TurnState, tools: list[ToolSpec]) -> float:
+        """Hold the step's estimate in every budget with a limit, or stop the turn."""
+        limited = [b for b in self._budgets() if b.limit is not None]
+        if not limited:
+            return 0.0
+        estimate = self._estimate(model, provider, role, state, tools)
+        if estimate is None:
+            raise _OverBudget(
+                f"Budget: the price of {model} is not known, so a step on it cannot be "
+                "budgeted; the turn stops here. Give its price in GOOSE_NB_PRICES, or run "
+                "without a budget.")
+        held: list[Budget] = []
+        for budget in limited:
+            if not budget.reserve(estimate):
+                for other in held:
+                    other.settle(estimate, 0.0)
+                left = max(0.0, budget.left or 0.0)
+                raise _OverBudget(
+                    f"Budget: the next step on {model} could cost up to {dollars(estimate)}, "
+                    f"more than is left of the {budget.describe()} ({dollars(left)} left); "
+                    "the turn stops here, before sending it. Raise the budget "
+                    "(%goose config GOOSE_NB_BUDGET=… for the session, --budget for a "
+                    "cell) and run a cell to go on.")
+            held.append(budget)
+        return estimate
+
+    async def _budgeted_call(
+        self, record: TurnRecord, step: int, state: TurnState, tools: list[ToolSpec],
+        model: ModelRef, provider: Provider, role: Role | None, reason: Reason | None,
+    ) -> ModelResponse:
+        """``_call_model`` within the budgets: reserved before, settled after with the real
+        cost (the estimate itself when the call failed after it may have been billed)."""
+        estimate = self._reserve(model, provider, role, state, tools)
+        cost = estimate
+        try:
+            response = await self._call_model(record, step, state, tools, model, provider,
+                                              role, reason)
+            cost = self.host.step_price(record.steps[-1].model, response.usage) or 0.0
+            return response
+        except ProviderUnavailableError:
+            cost = 0.0  # never reached: nothing billed
+            raise
+        finally:
+            for budget in self._budgets():
+                budget.settle(estimate if budget.limit is not None else 0.0, cost)
 
     async def _model_for(self, role: Role | None) -> tuple[ModelRef, Provider]:
         """The run's own model for ``role`` when it has one, else the host's."""
@@ -331,15 +439,18 @@ class Agent:
             lead_worker_log.info("%s", event)
             self.conversation.emit(event)
 
+    def _instructions(self) -> str:
+        """The run's instructions for the system prompt (a recipe's, a schema's)."""
+        return "\n\n".join(filter(None, [self.options.instructions,
+                                          self.schema.instructions() if self.schema else ""]))
+
     def _fit(
         self, model: ModelRef, role: Role | None, state: TurnState, tools: list[ToolSpec]
     ) -> tuple[str, list[Message]]:
         """The system prompt and messages of the next request, trimmed to the window."""
         host, conversation = self.host, self.conversation
         limit = host.context_limit(model.model, role)
-        instructions = "\n\n".join(filter(None, [self.options.instructions,
-                                                 self.schema.instructions() if self.schema
-                                                 else ""]))
+        instructions = self._instructions()
 
         def system_prompt() -> str:
             return build_system_prompt(tools, host.hints(), conversation.context_digest,

@@ -18,6 +18,7 @@ from goose_nb.messages import Message, ModelRef, ToolResult, Usage
 
 if TYPE_CHECKING:
     from goose_nb.agent.lead_worker import LeadWorkerPolicy
+    from goose_nb.budget import Budget
     from goose_nb.tools.base import Toolset
 
 INTERRUPTED_MARK = "[interrupted by the user]"
@@ -49,6 +50,8 @@ class TurnRecord:
     seconds: float = 0.0
     error: str | None = None
     hit_step_limit: bool = False
+    #: the turn stopped before a step its budget could not pay for (``budget.py``)
+    stopped_by_budget: bool = False
     #: the parsed answer when the run asked for JSON matching a schema (recipes)
     structured: Any = None
 
@@ -95,6 +98,17 @@ class TurnState:
         return messages
 
 
+def cell_budget(amount: float) -> Budget:
+    """A run's own budget of ``amount`` dollars; a one-line error for a bad amount."""
+    from goose_nb.budget import Budget, parse_budget
+    from goose_nb.errors import GooseError
+
+    try:
+        return Budget("cell", parse_budget(str(amount), "budget"))
+    except ValueError as exc:
+        raise GooseError(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class TurnOptions:
     """How one run differs from a plain ``%%goose`` turn.
@@ -103,7 +117,8 @@ class TurnOptions:
     step to one model, bypassing lead/worker (a recipe's settings); ``role_models`` give
     lead/worker models of their own for this run (a subagent task naming its lead);
     ``response_schema`` asks for a JSON answer matching it, asking again once if it does
-    not; ``toolsets`` add tools for this run only (a recipe's extensions).
+    not; ``toolsets`` add tools for this run only (a recipe's extensions); ``budget`` is
+    the run's own spending limit, beside the session's.
     """
 
     instructions: str = ""
@@ -113,6 +128,8 @@ class TurnOptions:
     max_steps: int | None = None
     response_schema: dict[str, Any] | None = None
     toolsets: tuple[Toolset, ...] = ()
+    #: what this run may spend (a cell's ``--budget``, shared by its subagents)
+    budget: Budget | None = None
 
 
 class Conversation(Protocol):

@@ -394,6 +394,8 @@ class TurnView:
         cost = format_cost(event.cost) if self.show_cost and event.cost is not None else ""
         output.footer = format_footer(event.steps, event.usage, event.seconds, self._retries,
                                       event.tool_calls, cost)
+        if event.budget_left:
+            output.footer += f" · {event.budget_left}"
         if event.status == "interrupted":
             output.footer = f"interrupted · {output.footer}"
         elif event.status == "error":

@@ -7,6 +7,7 @@ as "—", never as $0.
 
 from __future__ import annotations
 
+from goose_nb.budget import Budget, dollars
 from goose_nb.display.rich import RichText, table, without_maths
 from goose_nb.messages import ModelRef, Usage
 from goose_nb.pricing import CostSummary, PriceBook, savings
@@ -54,6 +55,7 @@ def usage_view(
     show_cost: bool,
     lead: ModelRef | None,
     book: PriceBook | None = None,
+    budget: Budget | None = None,
 ) -> RichText:
     """Totals per model and per role, then the savings line.
 
@@ -65,8 +67,10 @@ def usage_view(
         summary = ledger_or_summary
     else:
         summary = savings(ledger_or_summary, lead, book)
+    budget_line = _budget_line(budget) if budget is not None else ""
     if not summary.models:
-        return RichText("*No model calls yet.*", "No model calls yet.")
+        text = "No model calls yet." + (f" {budget_line}" if budget_line else "")
+        return RichText(without_maths(f"*{text}*"), text)
 
     def usage_cells(usage: Usage) -> list[str]:
         if usage.unreported and not usage.total_tokens:  # unknown, not zero
@@ -117,8 +121,19 @@ def usage_view(
                 f"No price known for {names}: add it to the file named by GOOSE_NB_PRICES "
                 f"(USD per million tokens, e.g. {summary.unpriced[0].model}: "
                 "{input: 0.15, output: 0.6})."))
+    if budget_line:
+        parts.append(_line(budget_line))
     markdown = without_maths("\n\n".join(p.markdown for p in parts))
     return RichText(markdown, "\n\n".join(p.plain for p in parts))
+
+
+def _budget_line(budget: Budget) -> str:
+    """``Budget: $0.0420 of $0.5000 spent, $0.4580 left (GOOSE_NB_BUDGET).``"""
+    if budget.limit is None:
+        return ""
+    left = max(0.0, budget.limit - budget.spent)
+    return (f"Budget: {dollars(budget.spent)} of {dollars(budget.limit)} spent, "
+            f"{dollars(left)} left (GOOSE_NB_BUDGET).")
 
 
 def savings_line(summary: CostSummary) -> str:

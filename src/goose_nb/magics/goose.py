@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from goose_nb.magics.shared import in_kernel, show_help, turn_view, usage_errors
+from goose_nb.magics.shared import in_kernel, show_help, take_budget, turn_view, usage_errors
 
 if TYPE_CHECKING:
     from goose_nb.display.rich import RichText
@@ -73,20 +73,21 @@ class GooseMagics(Magics):
         GOOSE_PROVIDER=replay with GOOSE_NB_CASSETTE=path.yaml.
         """
         if cell is not None:
-            if line.strip():
-                raise UsageError(f"%%goose takes no arguments (got {line.strip()!r})")
-            return self._run_prompt(cell)
+            budget, rest = take_budget(line.split())
+            if rest:
+                raise UsageError(f"%%goose takes only --budget DOLLARS (got {' '.join(rest)!r})")
+            return self._run_prompt(cell, budget)
         return self._run_command(line)
 
     # %%goose -----------------------------------------------------------------------
 
-    def _run_prompt(self, prompt: str) -> None:
+    def _run_prompt(self, prompt: str, budget: float | None = None) -> None:
         session = self.session
         if not prompt.strip():
             raise UsageError("the %%goose cell is empty: write your prompt in the cell body")
         session.settings  # noqa: B018 - raises a configuration error before any output
         with session.listening(turn_view(session)):
-            session.ask(prompt)
+            session.ask(prompt, budget=budget)
 
     # %goose SUBCOMMAND --------------------------------------------------------------
 
@@ -138,7 +139,7 @@ class GooseMagics(Magics):
 
         session = self.session
         return usage_view(session.usage, session.settings.show_cost, session.lead_model(),
-                          session.price_book())
+                          session.price_book(), budget=session.session_budget)
 
     def _timeline(self, args: list[str]) -> Any:
         """In a kernel, a display that later turns update; elsewhere, the text once."""

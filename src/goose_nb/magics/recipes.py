@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.core.magic import line_cell_magic, magics_class
 
-from goose_nb.magics.shared import TopicMagics, show_help, turn_view, usage_errors
+from goose_nb.magics.shared import TopicMagics, show_help, take_budget, turn_view, usage_errors
 
 if TYPE_CHECKING:
     from goose_nb.recipes import Parameter
@@ -35,8 +35,9 @@ def parse_params(words: list[str]) -> dict[str, str]:
     for word in words:
         key, sep, value = word.partition("=")
         if key.startswith("-"):
-            raise UsageError(f"unknown flag {key!r}: %goose_recipe run takes no flags; give "
-                             "the recipe's parameters as key=value (e.g. variable=df)")
+            raise UsageError(f"unknown flag {key!r}: %goose_recipe run takes only --budget "
+                             "DOLLARS; give the recipe's parameters as key=value (e.g. "
+                             "variable=df)")
         if not sep or not key.strip():
             raise UsageError(f"expected key=value, got {word!r} (e.g. variable=df)")
         params[key.strip()] = value
@@ -136,11 +137,13 @@ class RecipeMagics(TopicMagics):
     def _run(self, args: list[str], cell: str | None) -> Any:
         from IPython.display import display
 
+        from goose_nb.agent.turns import cell_budget
         from goose_nb.display.recipes import run_header
         from goose_nb.recipes import load_recipe
 
+        budget, args = take_budget(args)
         if not args:
-            raise UsageError("usage: %goose_recipe run NAME key=value ...")
+            raise UsageError("usage: %goose_recipe run NAME [--budget DOLLARS] key=value ...")
         params = parse_params(args[1:])
         session = self.session
         session.settings  # noqa: B018 - a configuration error is reported before any output
@@ -152,6 +155,8 @@ class RecipeMagics(TopicMagics):
         if settings and settings.goose_model and not settings.goose_provider:
             provider = session.runtime.run(session.worker_provider_name())
         options = recipe.turn_options(rendered, default_provider=provider)
+        if budget is not None:
+            options = replace(options, budget=cell_budget(budget))
         body = (cell or "").strip()
         prompt = "\n\n".join(filter(None, [rendered.prompt, body])) or DEFAULT_PROMPT
         display(run_header(recipe, rendered))

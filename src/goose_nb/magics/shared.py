@@ -66,6 +66,26 @@ def show_help(magic: Callable[..., Any]) -> None:
     display(RichText(f"```text\n{text}\n```", text))
 
 
+def take_budget(words: list[str]) -> tuple[float | None, list[str]]:
+    """``--budget 0.10`` (or ``--budget=0.10``) taken out of ``words``: the dollars, and
+    the other words; a missing or bad amount is a ``UsageError``."""
+    from goose_nb.budget import parse_budget
+
+    rest: list[str] = []
+    budget: float | None = None
+    items = iter(words)
+    for word in items:
+        if word == "--budget" or word.startswith("--budget="):
+            amount = word.partition("=")[2] or next(items, "")
+            try:
+                budget = parse_budget(amount)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        else:
+            rest.append(word)
+    return budget, rest
+
+
 def turn_view(session: Session, **options: Any) -> TurnView:
     """A view of the next turn, updated in place in a kernel, with the session's cost
     setting; ``options`` go to ``TurnView`` (``show_answer=False`` for the planner)."""

@@ -12,15 +12,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from goose_nb.budget import parse_budget
 from goose_nb.errors import GooseError
 from goose_nb.subagents.spec import Mode, limits_from_words, mode_from_words, parse_duration
 
 _FLAG = re.compile(r"\s*--([a-z-]+)")
 _VALUE = re.compile(r"(?:=|\s+)([^\s]+)")
-_VALUED = {"timeout", "max-turns", "max-concurrency", "model"}
+_VALUED = {"timeout", "max-turns", "max-concurrency", "model", "budget"}
 USAGE = ("usage: %%goose_subagents [--parallel | --sequential] [--timeout 7m] "
-         "[--max-turns N] [--max-concurrency N] [--model PROVIDER/MODEL], then a YAML list "
-         "of tasks or a request")
+         "[--max-turns N] [--max-concurrency N] [--model PROVIDER/MODEL] [--budget DOLLARS], "
+         "then a YAML list of tasks or a request")
 
 
 @dataclass
@@ -34,6 +35,8 @@ class SubagentRequest:
     max_concurrency: int | None = None
     #: the model of every task that names none
     model: str | None = None
+    #: dollars the whole run may spend, its subagents together
+    budget: float | None = None
 
 
 def _positive_int(flag: str, value: str) -> int:
@@ -64,6 +67,11 @@ def parse_request(line: str, cell: str | None) -> SubagentRequest:
             request.max_turns = _positive_int(flag, value.group(1))
         elif flag == "model":
             request.model = value.group(1)
+        elif flag == "budget":
+            try:
+                request.budget = parse_budget(value.group(1))
+            except ValueError as exc:
+                raise GooseError(str(exc)) from None
         else:
             request.max_concurrency = _positive_int(flag, value.group(1))
     request.text = cell if cell is not None else line[position:]
@@ -82,5 +90,6 @@ def words_fill_in(request: SubagentRequest) -> SubagentRequest:
         max_turns=request.max_turns or turns,
         max_concurrency=request.max_concurrency,
         model=request.model,
+        budget=request.budget,
     )
 

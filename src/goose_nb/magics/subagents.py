@@ -51,7 +51,8 @@ class SubagentMagics(TopicMagics):
             %goose_subagents Use 2 subagents to create hello.html and goodbye.html in parallel
 
         Flags: --parallel / --sequential, --timeout 7m (s or m), --max-turns N,
-        --max-concurrency N, --model PROVIDER/MODEL (for the tasks that name none).
+        --max-concurrency N, --model PROVIDER/MODEL (for the tasks that name none),
+        --budget DOLLARS (for the whole run: tasks that cannot fit are skipped).
         Without flags the words decide: "in parallel",
         "simultaneously", "at the same time" run in parallel; "timeout after 90 seconds"
         and "limit each to 5 turns" set the limits. Defaults: sequential,
@@ -73,7 +74,8 @@ class SubagentMagics(TopicMagics):
         if tasks is None:
             request = words_fill_in(request)
         limits = subagent_limits(session.settings, request.mode or "sequential",
-                                 request.timeout, request.max_turns, request.max_concurrency)
+                                 request.timeout, request.max_turns, request.max_concurrency,
+                                 request.budget)
         progress = SubagentProgress(live=in_kernel(), schedule=session.runtime.call_later_in_main)
         try:
             with session.listening(progress):

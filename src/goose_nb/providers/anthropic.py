@@ -36,6 +36,9 @@ from goose_nb.providers.http import Endpoint, normalize_host, read_to_end
 API_VERSION = "2023-06-01"
 #: ``thinking.budget_tokens`` per ``GOOSE_REASONING_EFFORT`` (the API's minimum is 1,024)
 THINKING_BUDGETS = {"low": 1_024, "medium": 4_096, "high": 16_384}
+#: what Anthropic adds to a request with tools, and with thinking, beyond its text
+HIDDEN_TOOL_PROMPT_TOKENS = 600
+HIDDEN_THINKING_TOKENS = 100
 #: room left for the answer when the thinking budget would fill ``max_tokens``
 MIN_ANSWER_TOKENS = 1_024
 _TRANSIENT_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
@@ -287,6 +290,19 @@ class AnthropicProvider(HTTPProvider):
             headers["x-api-key"] = key.get_secret_value()
         return names_in(await self.get_json(self.models_url, headers), "data", "id")
 
+    def output_ceiling(self, request: ChatRequest) -> int:
+        """With thinking, ``max_tokens`` grows to hold the thinking budget and an answer."""
+        if request.reasoning_effort is None:
+            return request.max_tokens
+        return max(request.max_tokens,
+                   THINKING_BUDGETS[request.reasoning_effort] + MIN_ANSWER_TOKENS)
+
+    def hidden_input_tokens(self, request: ChatRequest) -> int:
+        """Claude's tool-use system prompt (264 to about 500 tokens, by model, in the
+        corpus's recorded calls) and the thinking prompt, on the safe side."""
+        return (HIDDEN_TOOL_PROMPT_TOKENS if request.tools else 0) + (
+            HIDDEN_THINKING_TOKENS if request.reasoning_effort else 0)
+
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": request.model,
@@ -306,7 +322,7 @@ class AnthropicProvider(HTTPProvider):
             # takes no temperature (the API refuses one)
             budget = THINKING_BUDGETS[request.reasoning_effort]
             body["thinking"] = {"type": "enabled", "budget_tokens": budget}
-            body["max_tokens"] = max(request.max_tokens, budget + MIN_ANSWER_TOKENS)
+            body["max_tokens"] = self.output_ceiling(request)
         elif request.temperature is not None:
             body["temperature"] = request.temperature
         return body

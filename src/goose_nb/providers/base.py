@@ -52,6 +52,15 @@ class Provider(ABC):
     def stream(self, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
         """One attempt at one model call."""
 
+    def output_ceiling(self, request: ChatRequest) -> int:
+        """The most output tokens ``request`` can be billed for: what a budget reserves."""
+        return request.max_tokens
+
+    def hidden_input_tokens(self, request: ChatRequest) -> int:
+        """Input tokens the provider adds to ``request`` out of sight (a tool-use system
+        prompt), billed all the same: budgets count them too."""
+        return 0
+
     async def list_models(self) -> list[str]:
         """The models this provider offers, for pickers; ``[]`` when it cannot say.
 

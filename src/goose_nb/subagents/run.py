@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from goose_nb.agent.lead_worker import LeadWorkerPolicy, PolicyConfig
 from goose_nb.agent.loop import Agent
-from goose_nb.agent.turns import PrivateConversation, TurnOptions
+from goose_nb.agent.turns import PrivateConversation, TurnOptions, cell_budget
 from goose_nb.errors import GooseError
 from goose_nb.events import SubagentFinished, SubagentStarted
 from goose_nb.messages import Usage
@@ -35,6 +35,7 @@ from goose_nb.tools.namespaces import CopyOnReadNamespace
 
 if TYPE_CHECKING:
     from goose_nb.agent.host import FeatureHost
+    from goose_nb.budget import Budget
     from goose_nb.config import Settings
     from goose_nb.events import Role
     from goose_nb.extensions import Extensions
@@ -66,6 +67,8 @@ class RunLimits:
     timeout: float = 300.0
     max_turns: int = 10
     max_concurrency: int = 10
+    #: what the whole run may spend, shared by its subagents (``--budget``)
+    budget: Budget | None = None
 
 
 def as_tasks(tasks: Sequence[SubagentTask | str | Mapping[str, Any]]) -> list[SubagentTask]:
@@ -79,7 +82,7 @@ def as_tasks(tasks: Sequence[SubagentTask | str | Mapping[str, Any]]) -> list[Su
 
 def subagent_limits(
     settings: Settings, mode: Mode, timeout: float | None = None, max_turns: int | None = None,
-    max_concurrency: int | None = None,
+    max_concurrency: int | None = None, budget: float | None = None,
 ) -> RunLimits:
     """A run's limits: the given ones, checked, else the GOOSE_SUBAGENT_* settings. A bad
     one is a one-line error before anything starts, not a run whose every task fails
@@ -90,7 +93,8 @@ def subagent_limits(
         max_turns=settings.subagent_max_turns if max_turns is None
         else _at_least_one("max_turns", max_turns),
         max_concurrency=settings.subagent_max_concurrency if max_concurrency is None
-        else _at_least_one("max_concurrency", max_concurrency))
+        else _at_least_one("max_concurrency", max_concurrency),
+        budget=None if budget is None else cell_budget(budget))
 
 
 def _at_least_one(name: str, value: Any) -> int:
@@ -153,7 +157,7 @@ async def _task_run(
     if not task.recipe:
         models = task_models(host.settings, task, None, worker_provider)
         return task.prompt or "", _with_models(TurnOptions(
-            instructions=SUBAGENT_INSTRUCTIONS,
+            instructions=SUBAGENT_INSTRUCTIONS, budget=limits.budget,
             max_steps=task.max_turns or limits.max_turns), models), None
     recipe = load_recipe(task.recipe, recipe_path=host.settings.recipe_path or "")
     rendered = recipe.render(task.params, time_limit=host.settings.render_timeout)
@@ -166,7 +170,8 @@ async def _task_run(
     return prompt, _with_models(TurnOptions(
         instructions=instructions, temperature=options.temperature,
         max_steps=task.max_turns or options.max_steps or limits.max_turns,
-        response_schema=options.response_schema, toolsets=(extensions,)), models), extensions
+        response_schema=options.response_schema, toolsets=(extensions,),
+        budget=limits.budget), models), extensions
 
 
 def _with_models(options: TurnOptions, models: TaskModels) -> TurnOptions:
@@ -225,7 +230,11 @@ async def run_task(
             record = await asyncio.wait_for(agent.run_turn(prompt), timeout)
             # hitting max_turns is a failure even when the tool-calling steps said
             # something: record.answer then holds that in-between text, not an answer
-            if record.answer.strip() and not record.hit_step_limit:
+            if record.stopped_by_budget:
+                # a task that could not start within the run's budget is skipped
+                error = ("skipped: budget" if not record.steps
+                         else f"stopped: budget, after {len(record.steps)} step(s)")
+            elif record.answer.strip() and not record.hit_step_limit:
                 status, answer = "success", record.answer
             else:
                 error = "stopped without an answer" + (

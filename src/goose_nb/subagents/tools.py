@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -130,10 +131,7 @@ class SubagentToolbox:
         if unknown:
             return ToolOutcome(f"unknown task ids {unknown}; create tasks with {CREATE_TOOL} "
                                f"first (known: {sorted(self.tasks) or 'none'})")
-        mode = self.forced_mode or args.execution_mode
-        limits = RunLimits(mode=mode, timeout=self.limits.timeout,
-                           max_turns=self.limits.max_turns,
-                           max_concurrency=self.limits.max_concurrency)
+        limits = replace(self.limits, mode=self.forced_mode or args.execution_mode)
         tasks = [self.tasks[task_id] for task_id in args.task_ids]
         self.last_summary = await run_subagents(self.host, tasks, limits)
         return ToolOutcome(json.dumps(self.last_summary.model_dump(), indent=2))
@@ -145,7 +143,7 @@ def delegate(host: FeatureHost, prompt: str, limits: RunLimits, forced_mode: Mod
     summary of the last run it started."""
     toolbox = SubagentToolbox(host, limits, forced_mode, default_model)
     mode = f" in {forced_mode} mode" if forced_mode else ""
-    options = TurnOptions(instructions=(
+    options = TurnOptions(budget=limits.budget, instructions=(
         "The user wants this done by subagents: split the request into independent tasks "
         f"with {CREATE_TOOL}, run them with {EXECUTE_TOOL}{mode}, then report what they did. "
         "A task the user gives to a named subagent that is one of your extensions (\"use "
