@@ -212,6 +212,24 @@ def test_the_subagent_model_is_set_and_cleared_from_the_panel(make_session, serv
     assert panel.message.startswith("applied as notebook overrides"), panel.message
 
 
+def test_reasoning_effort_and_the_session_budget_from_the_panel(make_session, server):
+    session = lead_worker_session(make_session, server)
+    _, panel = open_panel(session)
+    assert (panel.reasoning_effort.value, panel.budget.value) == ("", "")
+    panel.reasoning_effort.value = "high"
+    panel.budget.value = "0.50"
+    panel.apply_button.click()
+    settings = session.settings
+    assert (settings.reasoning_effort, settings.budget) == ("high", 0.5)
+    assert session.sources["budget"] == "notebook"
+    static, _ = settings_forms(session)
+    assert "GOOSE_REASONING_EFFORT=high GOOSE_NB_BUDGET=0.5" in static.plain
+    panel.budget.value = "lots"
+    panel.apply_button.click()
+    assert "GOOSE_NB_BUDGET=lots (from notebook) is not valid" in panel.message
+    assert session.settings.budget == 0.5  # nothing applied
+
+
 def test_turning_lead_worker_on(make_session, server):
     session = make_session(server, "openai", GOOSE_MODEL="gpt-4o-mini")
     _, panel = open_panel(session)

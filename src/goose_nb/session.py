@@ -498,11 +498,13 @@ class Session:
         max_concurrency: int | None = None,
         limits: RunLimits | None = None,
         model: str | None = None,
+        budget: float | None = None,
     ) -> SubagentSummary:
         """Run tasks (prompt strings, task mappings or ``SubagentTask``) in subagents and
         wait for the summary. Unset limits come from the GOOSE_SUBAGENT_* settings;
         ``limits`` gives them all at once. ``model`` (``"provider/model"`` or a model of the
-        worker's provider) is the model of every task that names none of its own."""
+        worker's provider) is the model of every task that names none of its own;
+        ``budget``, dollars the run may spend, its subagents together."""
         from goose_nb.subagents.run import as_tasks, run_subagents, subagent_limits
 
         parsed = as_tasks(tasks)
@@ -510,7 +512,8 @@ class Session:
             parsed = [task if task.model or task.extension
                       else task.model_copy(update={"model": model}) for task in parsed]
         limits = limits or subagent_limits(self.settings, "parallel" if parallel else
-                                           "sequential", timeout, max_turns, max_concurrency)
+                                           "sequential", timeout, max_turns, max_concurrency,
+                                           budget)
         self._prepare_prices()
         with self._exclusive():
             return self.runtime.run(run_subagents(self, parsed, limits))

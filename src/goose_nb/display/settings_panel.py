@@ -75,6 +75,10 @@ def config_line(settings: Settings) -> str:
             pairs.append(("GOOSE_LEAD_PROVIDER", settings.lead_provider))
         pairs.append(("GOOSE_LEAD_MODEL", settings.lead_model or ""))
         pairs += [(key, str(getattr(settings, field))) for key, field, _ in NUMBERS]
+    if settings.reasoning_effort:
+        pairs.append(("GOOSE_REASONING_EFFORT", settings.reasoning_effort))
+    if settings.budget is not None:
+        pairs.append(("GOOSE_NB_BUDGET", f"{settings.budget:g}"))
     if settings.subagent_model:
         if settings.subagent_provider:
             pairs.append(("GOOSE_SUBAGENT_PROVIDER", settings.subagent_provider))
@@ -112,6 +116,11 @@ def settings_forms(session: Session) -> tuple[RichText, str]:
     rows += [[label.lower(), key, str(getattr(settings, field)), sources[field]]
              for key, field, label in NUMBERS]
     rows += [
+        ["reasoning effort", "GOOSE_REASONING_EFFORT", settings.reasoning_effort or "off",
+         sources["reasoning_effort"]],
+        ["session budget", "GOOSE_NB_BUDGET",
+         f"${settings.budget:g}" if settings.budget is not None else "no limit",
+         sources["budget"]],
         ["subagent provider", "GOOSE_SUBAGENT_PROVIDER",
          settings.subagent_provider or f"{worker} (same as worker)",
          sources["subagent_provider"]],
@@ -172,6 +181,12 @@ class SettingsPanel(ipywidgets.VBox):
                                                      description="Provider", style=wide)
         self.subagent_model = ipywidgets.Combobox(description="Model", placeholder=_LOADING,
                                                   ensure_option=False, style=wide)
+        self.reasoning_effort = ipywidgets.Dropdown(
+            options=[("off", ""), ("low", "low"), ("medium", "medium"), ("high", "high")],
+            value="", description="Reasoning effort", style=wide)
+        self.budget = ipywidgets.Text(description="Session budget (USD)",
+                                      placeholder="no limit", style=wide,
+                                      layout={"width": "260px"})
         self.lead_turns, self.failure_threshold, self.fallback_turns = (
             ipywidgets.IntText(description=f"{label} (≥{KEYS_BY_NAME[key].minimum})",
                                style=wide, layout={"width": "260px"})
@@ -192,6 +207,7 @@ class SettingsPanel(ipywidgets.VBox):
             ipywidgets.HTML("Subagent model <span style='color:#555'>(subagents run on it "
                             "alone; empty: the session's models)</span>"),
             ipywidgets.HBox([self.subagent_provider, self.subagent_model]),
+            ipywidgets.HBox([self.reasoning_effort, self.budget]),
             self.apply_button, self.status_line,
         ])
 
@@ -239,6 +255,8 @@ class SettingsPanel(ipywidgets.VBox):
             self.lead_model.value = settings.lead_model or ""
             self.subagent_provider.value = settings.subagent_provider or worker
             self.subagent_model.value = settings.subagent_model or ""
+            self.reasoning_effort.value = settings.reasoning_effort or ""
+            self.budget.value = f"{settings.budget:g}" if settings.budget is not None else ""
             for widget, (_, field, _) in zip(self._numbers, NUMBERS, strict=True):
                 widget.value = getattr(settings, field)
         self._enable_lead_widgets()
@@ -253,6 +271,8 @@ class SettingsPanel(ipywidgets.VBox):
             "worker_model": self.worker_model.value.strip(),
             "subagent_provider": self.subagent_provider.value,
             "subagent_model": self.subagent_model.value.strip(),
+            "reasoning_effort": self.reasoning_effort.value,
+            "budget": self.budget.value.strip(),
             **{key: widget.value for widget, (key, _, _) in zip(self._numbers, NUMBERS,
                                                                  strict=True)},
         }
@@ -365,6 +385,10 @@ class SettingsPanel(ipywidgets.VBox):
         if now["worker_model"] != base["worker_model"]:
             changes.append(("GOOSE_MODEL", now["worker_model"] or None))
         changes += self._subagent_changes(settings, now, base)
+        for key, name in (("GOOSE_REASONING_EFFORT", "reasoning_effort"),
+                          ("GOOSE_NB_BUDGET", "budget")):
+            if now[name] != base[name]:
+                changes.append((key, now[name] or None))
         if not now["enabled"]:
             if base["enabled"] or settings.lead_model:
                 changes.append(("GOOSE_LEAD_MODEL", None))
