@@ -389,6 +389,12 @@ class Session:
         self._budget.limit = self.settings.budget
         return self._budget
 
+    async def confirm(self, question: str) -> bool | None:
+        from goose_nb.tools.approval import ask_yes_no
+
+        result: bool | None = await self.runtime.call_in_main(lambda: ask_yes_no(question))
+        return result
+
     def step_price(self, model: ModelRef, usage: Usage) -> float | None:
         try:
             return self.price_book().cost(model, usage)

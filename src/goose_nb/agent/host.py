@@ -67,6 +67,11 @@ class AgentHost(Protocol):
         """What a finished turn cost; None when it is not known."""
         ...
 
+    async def confirm(self, question: str) -> bool | None:
+        """Ask the user yes or no (an ``approve``-style question); None when no one can
+        answer (headless)."""
+        ...
+
     def step_price(self, model: ModelRef, usage: Usage) -> float | None:
         """What ``usage`` on ``model`` costs; None when the price is not known."""
         ...

@@ -324,18 +324,23 @@ class Agent:
         estimate = self._estimate(model, provider, role, state, tools)
         return estimate is not None and all(estimate <= (b.left or 0.0) for b in limited)
 
-    def _reserve(self, model: ModelRef, provider: Provider, role: Role | None,
-                 state: TurnState, tools: list[ToolSpec]) -> float:
-        """Hold the step's estimate in every budget with a limit, or stop the turn."""
+    async def _reserve(self, model: ModelRef, provider: Provider, role: Role | None,
+                       state: TurnState, tools: list[ToolSpec]) -> float:
+        """Hold the step's estimate in every budget with a limit, or stop the turn. A
+        step whose price is unknown runs only when the user says yes to it."""
         limited = [b for b in self._budgets() if b.limit is not None]
         if not limited:
             return 0.0
         estimate = self._estimate(model, provider, role, state, tools)
         if estimate is None:
+            unknown = (f"Budget: the price of {model} is not known, so a step on it cannot "
+                       "be budgeted")
+            answer = await self.host.confirm(f"{unknown}. Run it anyway, outside the budget?")
+            if answer:
+                return 0.0
             raise _OverBudget(
-                f"Budget: the price of {model} is not known, so a step on it cannot be "
-                "budgeted; the turn stops here. Give its price in GOOSE_NB_PRICES, or run "
-                "without a budget.")
+                f"{unknown}; the turn stops here{' (declined)' if answer is False else ''}. "
+                "Give its price in GOOSE_NB_PRICES, or run without a budget.")
         held: list[Budget] = []
         for budget in limited:
             if not budget.reserve(estimate):
@@ -357,7 +362,7 @@ class Agent:
     ) -> ModelResponse:
         """``_call_model`` within the budgets: reserved before, settled after with the real
         cost (the estimate itself when the call failed after it may have been billed)."""
-        estimate = self._reserve(model, provider, role, state, tools)
+        estimate = await self._reserve(model, provider, role, state, tools)
         cost = estimate
         try:
             response = await self._call_model(record, step, state, tools, model, provider,

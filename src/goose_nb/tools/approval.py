@@ -45,6 +45,18 @@ def ask_on_main_thread(tool: Tool, call: ToolCall) -> Approval:
     return Approval(answer.strip().lower() in _YES)
 
 
+def ask_yes_no(question: str) -> bool | None:
+    """Ask ``question`` with ``input()`` (on the main thread); None when no one can
+    answer (a notebook executed headless)."""
+    from IPython.core.error import StdinNotImplementedError
+
+    try:
+        answer = input(f"{question} [y/N] ")
+    except (StdinNotImplementedError, EOFError, OSError):
+        return None
+    return answer.strip().lower() in _YES
+
+
 def input_approver(run_in_main: Callable[[Callable[[], Any]], Awaitable[Any]]) -> Approver:
     """An approver that asks on the main thread, where ``input()`` reaches the front end."""
 
