@@ -86,6 +86,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/stream_overhead.py
 	$(BIN)/python benchmarks/lead_worker_cost.py
 	$(BIN)/python benchmarks/subagent_namespace.py
+	$(BIN)/python benchmarks/lineage_cost.py
 
 clean:
 	rm -rf $(VENV) .nox output build src/*.egg-info

@@ -59,6 +59,8 @@ class ToolResult(BaseModel):
     content: str
     is_error: bool = False
     images: tuple[ToolImage, ...] = ()
+    #: the user's variables the call changed (goose_nb's lineage; never sent to the model)
+    changed: tuple[str, ...] = ()
 
 
 class Reasoning(BaseModel):

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from goose_nb.agent.turns import TurnOptions, TurnRecord
     from goose_nb.budget import Budget
     from goose_nb.extensions import ExtensionConfig, Extensions
+    from goose_nb.lineage import VariableLineage
     from goose_nb.planning.plan import Plan, PlannerAnswer
     from goose_nb.pricing import PriceBook
     from goose_nb.providers.base import Provider
@@ -66,6 +67,14 @@ if TYPE_CHECKING:
     from goose_nb.tools.runner import Approver, ToolRunner
 
 logger = logging.getLogger("goose_nb.session")
+
+
+def _cell_number() -> int | None:
+    """The execution count of the cell running now (None outside IPython)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return getattr(shell, "execution_count", None) if shell is not None else None
 
 
 def _turn_options() -> TurnOptions:
@@ -130,6 +139,10 @@ class Session:
         self.events: list[Event] = []
         self.usage = UsageLedger()
         self._budget = Budget("session")
+        from goose_nb.lineage import Lineage
+
+        #: which of the agent's python calls made each of the user's variables
+        self.variable_lineage = Lineage()
         self._listeners: list[Listener] = []
         #: events from the loop thread waiting for the main thread, delivered in batches
         self._outbox: collections.deque[Event] = collections.deque()
@@ -278,6 +291,7 @@ class Session:
             event = scrubbed
         if not isinstance(event, _DELTAS):
             self.events.append(event)
+            self.variable_lineage.hear(event, self.namespace, _cell_number())
             logger.debug("%s", event)
         if not self._listeners:
             return
@@ -350,6 +364,7 @@ class Session:
 
         configured = self.settings.workspace
         context = ToolContext(namespace=self.namespace if namespace is None else namespace,
+                              track_changes=namespace is None,
                               run_in_main=self.runtime.call_in_main, scrub=self.scrub,
                               cwd=Path.cwd(), hidden=self.hidden_names,
                               workspace=Path(configured).expanduser() if configured
@@ -394,6 +409,11 @@ class Session:
 
         result: bool | None = await self.runtime.call_in_main(lambda: ask_yes_no(question))
         return result
+
+    def lineage(self, name: str) -> VariableLineage:
+        """The agent's steps that bound, rebound or changed ``name`` (newest first: turn,
+        step, model, role, code) and the user's cells that changed it since."""
+        return self.variable_lineage.of(name)
 
     def step_price(self, model: ModelRef, usage: Usage) -> float | None:
         try:
@@ -592,6 +612,7 @@ class Session:
         """Forget the conversation, turns, events and usage, and stop the extensions' servers;
         keep settings and providers."""
         from goose_nb.budget import Budget
+        from goose_nb.lineage import Lineage
 
         self._stop_extensions()
         self.history.clear()
@@ -603,6 +624,7 @@ class Session:
         self.events.clear()
         self.usage = UsageLedger()
         self._budget = Budget("session")
+        self.variable_lineage = Lineage()
 
     def record_to(self, path: str | None) -> None:
         """Start (or with None, stop) recording every model call to a cassette."""

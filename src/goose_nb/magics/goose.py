@@ -39,6 +39,13 @@ class GooseMagics(Magics):
             set_current_session(self._session)
         return self._session
 
+    def after_cell(self, result: Any) -> None:
+        """IPython's ``post_run_cell``: note which of the agent's variables the cell
+        changed (``%goose why`` says so)."""
+        if self._session is not None:
+            self._session.variable_lineage.after_cell(self._session.namespace,
+                                                      getattr(result, "execution_count", None))
+
     @line_cell_magic
     @usage_errors(interrupted="turn interrupted; the partial answer is kept in the history, "
                               "the session is ready for the next cell")
@@ -65,6 +72,7 @@ class GooseMagics(Magics):
             %goose extensions           the MCP servers (Goose's extensions) and their tools
             %goose extensions enable|disable NAME
             %goose extensions add NAME -- CMD ARGS...   a server for this notebook only
+            %goose why NAME             the agent's steps that made a variable, newest first
             %goose log LEVEL            debug, info, warning, error or off
             %goose help                 this text
 
@@ -108,6 +116,7 @@ class GooseMagics(Magics):
             "reset": self._reset,
             "record": self._record,
             "extensions": self._extensions,
+            "why": self._why,
             "log": self._log,
             "help": self._help,
         }
@@ -197,6 +206,14 @@ class GooseMagics(Magics):
 
         display(RichText("*Session reset: conversation and usage cleared.*",
                          "Session reset: conversation and usage cleared."))
+
+    def _why(self, args: list[str]) -> RichText:
+        from goose_nb.display.lineage import why_view
+
+        if len(args) != 1 or not args[0].isidentifier():
+            raise UsageError("usage: %goose why NAME  (a variable of this notebook, e.g. "
+                             "%goose why df)")
+        return why_view(self.session.lineage(args[0]))
 
     def _extensions(self, args: list[str]) -> RichText:
         from goose_nb.magics.extensions import extensions_command

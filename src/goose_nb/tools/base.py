@@ -27,6 +27,8 @@ class ToolOutcome:
     content: str
     failure: Failure | None = None
     images: tuple[ToolImage, ...] = ()
+    #: the user's variables the call bound, rebound or changed (the python tool's)
+    changed: tuple[str, ...] = ()
 
 
 @dataclass
@@ -43,6 +45,9 @@ class ToolContext:
     workspace: Path = field(default_factory=Path.cwd)
     #: names that are the environment's, not the user's (IPython's ``user_ns_hidden``)
     hidden: frozenset[str] = frozenset()
+    #: note which of the user's variables each python call changes (the user's own
+    #: namespace only: a subagent's copy is neither the user's nor worth copying whole)
+    track_changes: bool = False
 
     def resolve(self, path: str) -> Path:
         """A path as the user means it: relative to the kernel's working folder."""

@@ -26,6 +26,8 @@ from pydantic import BaseModel, Field
 
 from goose_nb.failures import Failure
 from goose_nb.tools.base import Tool, ToolContext, ToolOutcome, cap
+from goose_nb.tools.fingerprints import changed_names, fingerprints
+from goose_nb.tools.variables import user_variables
 
 #: prefix of the file name each run's code gets (``<goose-python-3>``), as IPython does
 #: for cells: its source goes into ``linecache`` so tracebacks show the model's lines
@@ -161,10 +163,22 @@ def execute(code: str, namespace: dict[str, Any], scrub: Callable[[str], str]) -
 
 
 async def run_python(args: PythonArgs, context: ToolContext) -> ToolOutcome:
-    run = await context.run_in_main(
-        lambda: execute(args.code, context.namespace, context.scrub))
+    if not context.track_changes:
+        run = await context.run_in_main(
+            lambda: execute(args.code, context.namespace, context.scrub))
+        changed: tuple[str, ...] = ()
+    else:
+        run, changed = await context.run_in_main(lambda: _tracked(args.code, context))
     failure = Failure("python_error", type(run.error).__name__) if run.error else None
-    return ToolOutcome(run.report(), failure)
+    return ToolOutcome(run.report(), failure, changed=changed)
+
+
+def _tracked(code: str, context: ToolContext) -> tuple[PythonRun, tuple[str, ...]]:
+    """``execute``, and the user's names it bound, rebound or changed (for lineage)."""
+    before = fingerprints(user_variables(context.namespace, context.hidden))
+    run = execute(code, context.namespace, context.scrub)
+    after = fingerprints(user_variables(context.namespace, context.hidden))
+    return run, changed_names(before, after)
 
 
 PYTHON_TOOL = Tool(

@@ -97,7 +97,8 @@ class ToolRunner:
         outcome = await self._outcome(call)
         result = ToolResult(tool_call_id=call.id, name=call.name,
                             content=self.context.scrub(outcome.content),
-                            is_error=outcome.failure is not None, images=outcome.images)
+                            is_error=outcome.failure is not None, images=outcome.images,
+                            changed=outcome.changed)
         return result, outcome.failure
 
     async def _outcome(self, call: ToolCall) -> ToolOutcome:

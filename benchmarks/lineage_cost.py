@@ -1,0 +1,65 @@
+"""What lineage tracking adds to a python tool call, with a large DataFrame in the namespace.
+
+Run with ``.venv/bin/python benchmarks/lineage_cost.py``. Every python call the agent makes
+in the user's namespace fingerprints the user's variables before and after it
+(``goose_nb/tools/fingerprints.py``) to tell which ones it changed. This measures, with a
+DataFrame of ``--rows`` rows and 10 float columns (and a few small values) in the namespace,
+in one run, the median of ``--runs`` calls of:
+
+- a call that changes nothing of the frame (``x = 1``), run plain and tracked;
+- a call that adds a column to the frame (``df["c10"] = 1.0``), run plain and tracked;
+
+and reports the milliseconds tracking adds and the ratio tracked / plain. pandas and numpy
+are needed (``make demo``'s extra installs them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from goose_nb.tools.base import ToolContext
+from goose_nb.tools.python_exec import _tracked, execute
+
+
+def timed(action: Callable[[], object], runs: int) -> float:
+    """Median seconds of ``action`` over ``runs`` runs."""
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    frame = pd.DataFrame(np.random.default_rng(0).random((args.rows, 10)),
+                         columns=[f"c{i}" for i in range(10)])
+    namespace = {"df": frame, "items": list(range(1000)), "lookup": {i: i for i in range(100)},
+                 "name": "sales"}
+
+    async def in_main(function: Callable[[], object]) -> object:
+        return function()
+
+    context = ToolContext(namespace=namespace, run_in_main=in_main, scrub=str,
+                          track_changes=True)
+    print(f"lineage tracking per python call, a {args.rows:,}-row x 10 DataFrame in the "
+          f"namespace, median of {args.runs}:")
+    for label, code in (("x = 1", "x = 1"), ("add a column", "df['c10'] = 1.0")):
+        plain = timed(lambda code=code: execute(code, namespace, str), args.runs)
+        tracked = timed(lambda code=code: _tracked(code, context), args.runs)
+        print(f"  {label:14s} plain {plain * 1000:7.3f} ms  tracked {tracked * 1000:7.3f} ms  "
+              f"+{(tracked - plain) * 1000:.3f} ms  ({tracked / plain:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The lineage record: one entry per python call that changed the user's variables.
+
+The session feeds it the events of its own turns (the step's model and role from
+``StepStarted``, the code and the changed names from ``ToolCallFinished``) and, after each
+of the user's cells, a look at the variables the agent touched (``after_cell``): a
+fingerprint that differs from the one the agent left says the user's code changed it, and
+the kernel's execution counter says in which cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from goose_nb.events import Event, Role, StepStarted, ToolCallFinished
+from goose_nb.messages import ModelRef
+from goose_nb.tools.fingerprints import Fingerprint, fingerprints
+
+
+@dataclass(frozen=True)
+class LineageEntry:
+    """One python call of the agent and the variables it bound, rebound or changed."""
+
+    turn: int
+    step: int
+    model: ModelRef | None
+    role: Role | None
+    code: str
+    names: tuple[str, ...]
+    #: the kernel's execution count of the cell the call ran in (None outside a kernel)
+    cell: int | None
+    failed: bool
+
+
+@dataclass(frozen=True)
+class VariableLineage:
+    """``session.lineage(name)``: the steps that touched a variable, newest first, and the
+    user's cells that changed it after the last of them."""
+
+    name: str
+    steps: list[LineageEntry]
+    changed_by_cells: list[UserChange]
+
+
+@dataclass(frozen=True)
+class UserChange:
+    """A variable the agent made, changed afterwards by the user's own cell ``cell``."""
+
+    name: str
+    cell: int | None
+
+
+class Lineage:
+    """The record of one session."""
+
+    def __init__(self) -> None:
+        self.entries: list[LineageEntry] = []
+        self.user_changes: list[UserChange] = []
+        self._steps: dict[tuple[int, int], StepStarted] = {}
+        #: what each tracked variable looked like when the agent or a user cell left it
+        self._left: dict[str, Fingerprint] = {}
+
+    def hear(self, event: Event, namespace: Mapping[str, Any], cell: int | None) -> None:
+        """Take one event of the session's own turns."""
+        if isinstance(event, StepStarted):
+            self._steps[event.turn, event.step] = event
+        elif isinstance(event, ToolCallFinished) and event.result.changed:
+            step = self._steps.get((event.turn, event.step))
+            code = (event.call.arguments or {}).get("code", "")
+            self.entries.append(LineageEntry(
+                turn=event.turn, step=event.step, model=step.model if step else None,
+                role=step.role if step else None, code=str(code),
+                names=event.result.changed, cell=cell, failed=event.result.is_error))
+            present = {n: namespace[n] for n in event.result.changed if n in namespace}
+            self._left.update(fingerprints(present))
+
+    def after_cell(self, namespace: Mapping[str, Any], cell: int | None) -> None:
+        """After a cell ran: note the tracked variables it changed (an agent's own cell
+        changes them too, but its steps already left their fingerprints)."""
+        present = {n: namespace[n] for n in self._left if n in namespace}
+        now = fingerprints(present)
+        for name, mark in now.items():
+            if self._left.get(name) != mark:
+                self.user_changes.append(UserChange(name, cell))
+                self._left[name] = mark
+
+    def of(self, name: str) -> VariableLineage:
+        return VariableLineage(name, self.chain(name), self.changed_since(name))
+
+    def chain(self, name: str) -> list[LineageEntry]:
+        """The agent's steps that touched ``name``, newest first."""
+        return [entry for entry in reversed(self.entries) if name in entry.names]
+
+    def changed_since(self, name: str) -> list[UserChange]:
+        """The user's cells that changed ``name`` after the agent's last step on it."""
+        chain = self.chain(name)
+        if not chain:
+            return []
+        last = chain[0].cell
+        return [change for change in self.user_changes if change.name == name
+                and (last is None or change.cell is None or change.cell >= last)]

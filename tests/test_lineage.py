@@ -1,0 +1,116 @@
+"""Lineage: which of the agent's python calls made each variable, through the IPython shell
+and the local model server; ``%goose why`` and ``session.lineage()``; and what the cheap
+fingerprints see and (as documented) do not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import OPENAI_KEY, register_goose, run_cell
+from IPython.core.error import UsageError
+from model_server import openai_reply, python_call
+
+from goose_nb.messages import ModelRef
+from goose_nb.tools.fingerprints import changed_names, fingerprint, fingerprints
+
+STEP_ONE = "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2, 3]})"
+STEP_TWO = "df['b'] = df['a'] * 2\ndf2 = df[df['b'] > 2]"
+
+
+@pytest.fixture
+def goose(shell, model_server, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    magics = register_goose(shell, model_server, tmp_path, monkeypatch, OPENAI_KEY,
+                            GOOSE_PROVIDER="openai", GOOSE_MODEL="gpt-test")
+    for name in ("df", "df2", "total"):
+        shell.user_ns.pop(name, None)
+    yield magics
+    magics.session.close()
+
+
+def test_why_names_each_step_its_model_and_a_later_user_change(shell, model_server, goose):
+    model_server.queue(openai_reply(tool_calls=[python_call("c1", STEP_ONE)]),
+                       openai_reply(tool_calls=[python_call("c2", STEP_TWO)]),
+                       openai_reply("df has a column b now, and df2 its rows over 2."))
+    result, _ = run_cell(shell, "%%goose\nMake df, then add b and filter it into df2.")
+    assert result.error_in_exec is None
+    session = goose.session
+    found = session.lineage("df")
+    assert [(e.turn, e.step) for e in found.steps] == [(1, 2), (1, 1)]  # newest first
+    assert {e.model for e in found.steps} == {ModelRef(provider="openai", model="gpt-test")}
+    assert found.steps[0].code == STEP_TWO and found.changed_by_cells == []
+    assert [(e.step, e.names) for e in session.lineage("df2").steps] == [(2, ("df", "df2"))]
+    _, shown = run_cell(shell, "%goose why df")
+    assert "Why `df`:** 2 step(s) of the agent, newest first" in shown
+    assert "turn 1 · step 2 · openai/gpt-test" in shown and "df['b'] = df['a'] * 2" in shown
+    assert "Not changed by your own cells since" in shown
+    # the user's own cell changes df: noted, with the cell
+    result, _ = run_cell(shell, "df['c'] = 0")
+    assert result.error_in_exec is None
+    [change] = session.lineage("df").changed_by_cells
+    assert change.cell == result.execution_count
+    _, shown = run_cell(shell, "%goose why df")
+    assert f"Changed since by your own cell(s) [{result.execution_count}]" in shown
+    run_cell(shell, "total = len(df)")  # a cell that only reads df changes nothing
+    assert len(session.lineage("df").changed_by_cells) == 1
+
+
+def test_a_failed_call_that_changed_a_variable_is_marked(shell, model_server, goose):
+    model_server.queue(openai_reply(tool_calls=[python_call("c1", "total = 1\n1/0")]),
+                       openai_reply("it failed"))
+    run_cell(shell, "%%goose\nSet total, then divide by zero.")
+    [entry] = goose.session.lineage("total").steps
+    assert entry.failed and entry.names == ("total",)
+    _, shown = run_cell(shell, "%goose why total")
+    assert "the call failed after changing it" in shown
+
+
+def test_why_of_a_variable_the_agent_never_touched_and_bad_arguments(shell, goose):
+    run_cell(shell, "total = 3")
+    _, shown = run_cell(shell, "%goose why total")
+    assert "No step of the agent bound or changed `total`" in shown
+    for line in ("%goose why", "%goose why a b", "%goose why 1x"):
+        result, _ = run_cell(shell, line)
+        assert isinstance(result.error_in_exec, UsageError)
+        assert str(result.error_in_exec).startswith("usage: %goose why NAME")
+
+
+def test_subagents_leave_no_lineage(model_server, make_session, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    session = make_session(model_server, GOOSE_MODEL="gpt-test")
+    session.namespace = {}
+    replies = iter([openai_reply(tool_calls=[python_call("c1", "mine = 1")]),
+                    openai_reply("done")])
+    model_server.responder = lambda request: next(replies)
+    session.run_subagents(["make mine"])
+    assert session.lineage("mine").steps == [] and "mine" not in session.namespace
+
+
+@pytest.mark.parametrize(("change", "seen"), [
+    ("df['new'] = 1", True),                 # a column
+    ("df.loc[len(df)] = 0", True),           # a row appended
+    ("df.iloc[0, 0] = -1", True),            # a value near the start
+    ("df.iloc[-1, 0] = -1", True),           # near the end
+    ("df.iloc[500, 0] = -1", False),         # the middle of a large frame: not sampled
+    ("items.append(4)", True),
+    ("mapping['k'] = 2", True),
+    ("array[-1] = 99", True),
+    ("text = text + '!'", True),
+    ("_ = len(df)", False),                  # reading changes nothing
+])
+def test_what_the_fingerprints_see(change, seen):
+    namespace = {"df": pd.DataFrame({"a": range(1000), "b": range(1000)}),
+                 "items": [1, 2, 3], "mapping": {"k": 1}, "array": np.arange(10),
+                 "text": "hi"}
+    before = fingerprints(namespace)
+    exec(change, namespace)
+    namespace.pop("__builtins__", None)
+    namespace.pop("_", None)
+    assert bool(changed_names(before, fingerprints(namespace))) is seen
+
+
+def test_a_fingerprint_of_a_large_frame_reads_a_bounded_sample():
+    big = pd.DataFrame({"x": np.arange(1_000_000), "y": np.arange(1_000_000) * 0.5})
+    mark = fingerprint(big)
+    assert mark[2] == (1_000_000, 2) and fingerprint(big) == mark
