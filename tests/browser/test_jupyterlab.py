@@ -330,18 +330,24 @@ os.environ.update(GOOSE_PROVIDER="openai", GOOSE_MODEL="gpt-test",
 %load_ext goose_nb"""
 
 
-def write_extensions_notebook(lab: LabServer) -> str:
-    """A notebook in the server's folder that adds the MCP stub as an extension, runs a
-    turn whose model calls ``stub__pictures``, then lists the extensions; its name."""
-    cells = [EXTENSIONS_SETUP,
-             f"%goose extensions add stub -- {sys.executable} {MCP_STUB}",
-             "%%goose\nshow me a picture",
-             "%goose extensions"]
+def write_notebook(lab: LabServer, name: str, cells: list[str]) -> str:
+    """A notebook of code cells ``cells``, on the python3 kernel, in the server's folder as
+    ``name``; its name."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
-    nbformat.write(notebook, lab.root / EXTENSIONS)
-    return EXTENSIONS
+    nbformat.write(notebook, lab.root / name)
+    return name
+
+
+def write_extensions_notebook(lab: LabServer) -> str:
+    """A notebook in the server's folder that adds the MCP stub as an extension, runs a
+    turn whose model calls ``stub__pictures``, then lists the extensions; its name."""
+    return write_notebook(lab, EXTENSIONS, [
+        EXTENSIONS_SETUP,
+        f"%goose extensions add stub -- {sys.executable} {MCP_STUB}",
+        "%%goose\nshow me a picture",
+        "%goose extensions"])
 
 
 def test_extensions_table_and_a_tools_image_render(lab: LabServer,
@@ -413,6 +419,126 @@ def test_extensions_table_and_a_tools_image_render(lab: LabServer,
         f"{decoded}" + console)
     image.scroll_into_view_if_needed()
     assert image.is_visible(), "the tool's image is in the DOM but not visible"
+
+
+# thinking (a notebook written by the test) -------------------------------------------------
+
+THINKING = "browser_thinking.ipynb"
+
+#: the notebook's first cell: the local model server in the kernel, scripted to answer as
+#: Claude does with extended thinking (a signed thinking block, a redacted one, the answer;
+#: tests/test_reasoning.py), and goose_nb pointed at it as Anthropic
+THINKING_SETUP = f"""\
+import os
+import sys
+sys.path.insert(0, {str(TESTS)!r})
+from model_server import ModelServer
+from test_reasoning import anthropic_thinking_reply
+model_server = ModelServer().__enter__()
+model_server.queue(anthropic_thinking_reply(["Pelicans ", "scoop fish."], text="Scoop."))
+os.environ.update(GOOSE_PROVIDER="anthropic", GOOSE_MODEL="claude-test",
+                  ANTHROPIC_HOST=model_server.url,
+                  ANTHROPIC_API_KEY="sk-ant-test-0123456789abcdef0123")
+%load_ext goose_nb"""
+
+#: for each text node of the cell's outputs that holds ``Scoop.``: its parent's tag, whether
+#: it is inside a <details>, and whether it comes after the thinking block in document order
+ANSWER_PLACES_JS = """(outputs, text) => {
+  const thinking = outputs.flatMap(o => [...o.querySelectorAll('details')]).find(d =>
+      (d.querySelector('summary')?.textContent || '').trim().startsWith('💭 thinking'));
+  const found = [];
+  for (const output of outputs) {
+    const walker = document.createTreeWalker(output, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!node.textContent.includes(text)) continue;
+      found.push({tag: node.parentElement.tagName,
+                  inDetails: !!node.parentElement.closest('details'),
+                  afterThinking: thinking ? !!(thinking.compareDocumentPosition(node)
+                                               & Node.DOCUMENT_POSITION_FOLLOWING) : null});
+    }
+  }
+  return found;
+}"""
+
+
+def test_thinking_renders_folded_above_the_answer(lab: LabServer,
+                                                  notebooks: Notebooks) -> None:
+    page = notebooks.get(write_notebook(lab, THINKING, [THINKING_SETUP,
+                                                        "%%goose\nName a pelican."]))
+    errors = [e for e in notebooks.errors(THINKING)
+              if not any(re.search(pattern, e) for pattern, _ in IGNORED_CONSOLE_ERRORS)]
+    console = (f" Browser console errors: {[clip(e, 300) for e in errors]}" if errors
+               else " No browser console errors.")
+    turn = code_cell(page, "%%goose\nName a pelican.")
+    outputs = page.outputs(turn)
+
+    # one thinking block, folded once the answer is in (the display may settle just after
+    # the kernel goes idle: wait a little for it)
+    blocks = outputs.locator("details").filter(
+        has=page.page.locator("summary", has_text=re.compile(r"^\s*💭 thinking")))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (
+            blocks.count() == 1 and blocks.first.get_attribute("open") is None):
+        page.page.wait_for_timeout(200)
+    assert blocks.count() == 1, (
+        f"the turn shows {blocks.count()} <details> blocks whose summary starts with "
+        f"'💭 thinking' ({outputs.locator('details').count()} <details> in all); "
+        + page.described_outputs(turn) + console)
+    block = blocks.first
+    summary = block.locator("summary").first
+    said = squash(summary.text_content())
+    shown = clip(block.evaluate("(d) => d.outerHTML"), 1200)
+    assert said.startswith("💭 thinking") and "3 words" in said, (
+        f"the thinking block's summary reads {said!r}: expected '💭 thinking · 3 words'; "
+        f"its HTML as rendered: {shown}")
+    assert block.get_attribute("open") is None and block.evaluate("(d) => d.open") is False, (
+        f"the thinking block is open after the run (goose_nb folds it once the answer "
+        f"streams): {shown}; " + page.described_outputs(turn))
+
+    # the answer: visible, outside the block, below it
+    places = outputs.evaluate_all(ANSWER_PLACES_JS, "Scoop.")
+    assert places, ("the answer 'Scoop.' is nowhere in the turn's outputs; "
+                    + page.described_outputs(turn) + console)
+    assert all(not p["inDetails"] for p in places), (
+        f"the answer 'Scoop.' is inside a <details> ({places}); "
+        + page.described_outputs(turn))
+    assert all(p["afterThinking"] for p in places), (
+        f"the answer 'Scoop.' does not come after the thinking block in the page ({places}); "
+        + page.described_outputs(turn))
+    answer = outputs.get_by_text("Scoop.", exact=True)
+    assert answer.count() == 1, (
+        f"{answer.count()} elements of the turn's outputs read exactly 'Scoop.' (text nodes "
+        f"holding it: {places}); " + page.described_outputs(turn))
+    answer.scroll_into_view_if_needed()
+    assert answer.is_visible(), (
+        "the answer 'Scoop.' is in the DOM but not visible; " + page.described_outputs(turn))
+
+    # the thinking: hidden until the summary is clicked, then shown in a <pre>
+    pres = block.locator("pre")
+    assert pres.count() == 1, (
+        f"the thinking block holds {pres.count()} <pre> elements: goose_nb writes its "
+        f"thinking in one <pre>. Its HTML as rendered: {shown}")
+    pre = pres.first
+    thought = squash(pre.text_content())
+    assert not pre.is_visible() and not block.get_by_text("Pelicans scoop fish.").is_visible(), (
+        f"the thinking {thought!r} is visible before the block is opened: {shown}")
+    summary.scroll_into_view_if_needed()
+    summary.click()
+    deadline = time.monotonic() + 5
+    while block.evaluate("(d) => d.open") is not True and time.monotonic() < deadline:
+        page.page.wait_for_timeout(100)
+    opened = clip(block.evaluate("(d) => d.outerHTML"), 1200)
+    assert block.evaluate("(d) => d.open") is True, (
+        f"a click on the summary {said!r} did not open the thinking block: {opened}")
+    page.screenshot("thinking-open")
+    pre.scroll_into_view_if_needed()
+    assert pre.is_visible() and thought == "Pelicans scoop fish.", (
+        f"the opened thinking block's <pre> is {'' if pre.is_visible() else 'not '}visible "
+        f"and reads {thought!r} (expected 'Pelicans scoop fish.'); its HTML as rendered: "
+        f"{opened}")
+
+    assert not errors, (f"{THINKING}: {len(errors)} browser console error(s) while opening "
+                        "and running it:\n" + "\n".join(clip(e, 800) for e in errors))
 
 
 # every notebook ---------------------------------------------------------------------------
