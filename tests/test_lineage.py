@@ -114,3 +114,65 @@ def test_a_fingerprint_of_a_large_frame_reads_a_bounded_sample():
     big = pd.DataFrame({"x": np.arange(1_000_000), "y": np.arange(1_000_000) * 0.5})
     mark = fingerprint(big)
     assert mark[2] == (1_000_000, 2) and fingerprint(big) == mark
+
+
+# %goose export ----------------------------------------------------------------------------
+
+
+def run_demo_turn(shell, model_server) -> None:
+    """A turn of three python calls, the middle one failing, and a shell call."""
+    model_server.queue(
+        openai_reply(tool_calls=[python_call("c1", STEP_ONE)]),
+        openai_reply(tool_calls=[python_call("c2", "df['oops'] = 1\nraise ValueError('no')")]),
+        openai_reply(tool_calls=[("c3", "shell", '{"command": "ls -l"}'),
+                                 python_call("c4", "print(len(df))")]),
+        openai_reply(tool_calls=[python_call("c5", STEP_TWO)]),
+        openai_reply("done"))
+    result, _ = run_cell(shell, "%%goose\nBuild df and df2.")
+    assert result.error_in_exec is None
+
+
+def test_export_puts_the_successful_calls_in_a_new_cell(shell, model_server, goose,
+                                                        monkeypatch):
+    run_demo_turn(shell, model_server)
+    placed: list[str] = []
+    monkeypatch.setattr(shell, "set_next_input", lambda text, replace=False: placed.append(text))
+    _, shown = run_cell(shell, "%goose export")
+    [cell] = placed
+    assert cell == ("# turn 1, step 1 — openai/gpt-test\n" + STEP_ONE + "\n\n"
+                    "# turn 1, step 3 — openai/gpt-test\n"
+                    "# shell (not exported, not Python): ls -l\n\n"
+                    "# turn 1, step 4 — openai/gpt-test\n" + STEP_TWO + "\n")
+    assert "raise ValueError" not in cell and "print(len(df))" not in cell
+    assert "3 call(s) of turn 1, as a new cell below" in shown
+    # the exported cell, run in a fresh namespace, makes the agent's variables again, all
+    # but the failed call's partial effect (its column), which the export leaves out
+    fresh: dict = {}
+    exec(cell, fresh)
+    pd.testing.assert_frame_equal(fresh["df2"], shell.user_ns["df2"].drop(columns="oops"))
+    run_cell(shell, "%goose export 1 --all")
+    assert "print(len(df))" in placed[-1]
+
+
+def test_export_to_a_file_is_an_importable_script(shell, model_server, goose, tmp_path):
+    run_demo_turn(shell, model_server)
+    target = tmp_path / "analysis.py"
+    _, shown = run_cell(shell, f"%goose export all --file {target}")
+    assert f"Wrote 3 call(s) of turn 1 to {target}." in shown
+    script = target.read_text()
+    assert script.splitlines()[1] == "import pandas as pd"  # the imports on top
+    assert script.count("import pandas as pd") == 1
+    namespace: dict = {}
+    exec(compile(script, str(target), "exec"), namespace)
+    assert list(namespace["df2"]["a"]) == [2, 3]
+
+
+def test_export_bad_arguments_and_nothing_to_export(shell, goose):
+    _, shown = run_cell(shell, "%goose export")
+    assert "Nothing to export from no turn yet" in shown
+    for line, message in [("%goose export 7", "no turn '7': give a turn number from 1 to 0"),
+                          ("%goose export --file", "--file needs a path"),
+                          ("%goose export --fast", "cannot read '--fast'")]:
+        result, _ = run_cell(shell, line)
+        assert isinstance(result.error_in_exec, UsageError), line
+        assert str(result.error_in_exec).startswith(message), result.error_in_exec

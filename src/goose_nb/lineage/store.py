@@ -10,7 +10,7 @@ the kernel's execution counter says in which cell.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from goose_nb.events import Event, Role, StepStarted, ToolCallFinished
@@ -20,7 +20,8 @@ from goose_nb.tools.fingerprints import Fingerprint, fingerprints
 
 @dataclass(frozen=True)
 class LineageEntry:
-    """One python call of the agent and the variables it bound, rebound or changed."""
+    """One tool call of the agent in the session's own turns; for the python tool, the
+    code and the variables it bound, rebound or changed."""
 
     turn: int
     step: int
@@ -31,6 +32,8 @@ class LineageEntry:
     #: the kernel's execution count of the cell the call ran in (None outside a kernel)
     cell: int | None
     failed: bool
+    tool: str = "python"
+    arguments: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ class Lineage:
     """The record of one session."""
 
     def __init__(self) -> None:
-        self.entries: list[LineageEntry] = []
+        #: every tool call of the session's turns, in order (``export.py`` reads them)
+        self.calls: list[LineageEntry] = []
         self.user_changes: list[UserChange] = []
         self._steps: dict[tuple[int, int], StepStarted] = {}
         #: what each tracked variable looked like when the agent or a user cell left it
@@ -65,13 +69,14 @@ class Lineage:
         """Take one event of the session's own turns."""
         if isinstance(event, StepStarted):
             self._steps[event.turn, event.step] = event
-        elif isinstance(event, ToolCallFinished) and event.result.changed:
+        elif isinstance(event, ToolCallFinished):
             step = self._steps.get((event.turn, event.step))
-            code = (event.call.arguments or {}).get("code", "")
-            self.entries.append(LineageEntry(
+            arguments = event.call.arguments or {}
+            self.calls.append(LineageEntry(
                 turn=event.turn, step=event.step, model=step.model if step else None,
-                role=step.role if step else None, code=str(code),
-                names=event.result.changed, cell=cell, failed=event.result.is_error))
+                role=step.role if step else None, code=str(arguments.get("code", "")),
+                names=event.result.changed, cell=cell, failed=event.result.is_error,
+                tool=event.call.name, arguments=arguments))
             present = {n: namespace[n] for n in event.result.changed if n in namespace}
             self._left.update(fingerprints(present))
 
@@ -90,7 +95,7 @@ class Lineage:
 
     def chain(self, name: str) -> list[LineageEntry]:
         """The agent's steps that touched ``name``, newest first."""
-        return [entry for entry in reversed(self.entries) if name in entry.names]
+        return [entry for entry in reversed(self.calls) if name in entry.names]
 
     def changed_since(self, name: str) -> list[UserChange]:
         """The user's cells that changed ``name`` after the agent's last step on it."""

@@ -73,6 +73,7 @@ class GooseMagics(Magics):
             %goose extensions enable|disable NAME
             %goose extensions add NAME -- CMD ARGS...   a server for this notebook only
             %goose why NAME             the agent's steps that made a variable, newest first
+            %goose export [N|all] [--all] [--file PATH]   the agent's code as a new cell
             %goose log LEVEL            debug, info, warning, error or off
             %goose help                 this text
 
@@ -117,6 +118,7 @@ class GooseMagics(Magics):
             "record": self._record,
             "extensions": self._extensions,
             "why": self._why,
+            "export": self._export,
             "log": self._log,
             "help": self._help,
         }
@@ -214,6 +216,11 @@ class GooseMagics(Magics):
             raise UsageError("usage: %goose why NAME  (a variable of this notebook, e.g. "
                              "%goose why df)")
         return why_view(self.session.lineage(args[0]))
+
+    def _export(self, args: list[str]) -> RichText:
+        from goose_nb.magics.export import export_command
+
+        return export_command(self.shell, self.session, args)
 
     def _extensions(self, args: list[str]) -> RichText:
         from goose_nb.magics.extensions import extensions_command

@@ -1,0 +1,68 @@
+"""``%goose export [N|all] [--all] [--file PATH]``: the agent's python calls as code.
+
+By default the last turn's calls become a new code cell below the current one
+(``set_next_input``, which JupyterLab, Notebook 7 and terminal IPython honour); the same
+code is also shown, folded, for front ends that do not (VS Code, a notebook run headless).
+``--file`` writes a script instead, with the imports gathered at the top.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from goose_nb.display.rich import RichText
+from goose_nb.display.tool_block import fence
+
+if TYPE_CHECKING:
+    from goose_nb.session import Session
+
+USAGE = "usage: %goose export [N | all] [--all] [--file PATH.py]"
+
+
+def export_command(shell: Any, session: Session, args: list[str]) -> RichText:
+    from goose_nb.lineage.export import (
+        chosen_turns,
+        export_cell,
+        export_script,
+        exported_calls,
+    )
+
+    include_reads = "--all" in args
+    words = [word for word in args if word != "--all"]
+    target = None
+    if "--file" in words:
+        at = words.index("--file")
+        if at + 1 >= len(words):
+            raise UsageError(f"--file needs a path; {USAGE}")
+        target = Path(words.pop(at + 1)).expanduser()
+        words.pop(at)
+    if len(words) > 1 or any(word.startswith("-") for word in words):
+        raise UsageError(f"cannot read {' '.join(args)!r}; {USAGE}")
+    calls = session.variable_lineage.calls
+    try:
+        turns = chosen_turns(calls, words[0] if words else "", len(session.turns))
+    except ValueError as exc:
+        raise UsageError(f"{exc}; {USAGE}") from None
+    chosen = exported_calls(calls, turns, include_reads=include_reads)
+    where = "turn " + ", ".join(map(str, turns)) if turns else "no turn yet"
+    if not chosen:
+        text = (f"Nothing to export from {where}: no python call there changed your "
+                "variables (add --all for the calls that only read).")
+        return RichText(text, text)
+    if target is not None:
+        try:
+            target.write_text(export_script(chosen), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+        text = f"Wrote {len(chosen)} call(s) of {where} to {target}."
+        return RichText(text, text)
+    code = export_cell(chosen)
+    if shell is not None:
+        shell.set_next_input(code, replace=False)
+    note = (f"{len(chosen)} call(s) of {where}, as a new cell below (where the front end "
+            "supports it; otherwise copy it from here):")
+    return RichText(f"{note}\n\n<details><summary>the exported code</summary>\n\n"
+                    f"{fence(code.rstrip(), 'python')}\n\n</details>", f"{note}\n{code}")
