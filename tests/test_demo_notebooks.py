@@ -61,6 +61,14 @@ def test_exploratory_notebook_inspects_computes_and_plots(exploratory):
     status = shown(cell_for(notebook, "%goose status"))
     assert "| turns | 3 |" in status and "gpt-4o-mini" in status and "| lead |" not in status
 
+    why = shown(cell_for(notebook, "%goose why sales"))
+    assert "turn 2 · step 1 · openai/gpt-4o-mini" in why
+    assert 'sales["revenue"] = sales["units"] * sales["unit_price"]' in why
+    exported = shown(cell_for(notebook, "%goose export all"))
+    assert "2 call(s) of turns 1, 2, 3, as a new cell below" in exported
+    assert "# turn 2, step 1 — openai/gpt-4o-mini" in exported
+    assert "# turn 3, step 1 — openai/gpt-4o-mini" in exported
+
 
 def test_planning_notebook_asks_plans_runs_and_ticks(planning):
     notebook, _ = planning

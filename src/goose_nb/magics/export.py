@@ -47,7 +47,8 @@ def export_command(shell: Any, session: Session, args: list[str]) -> RichText:
     except ValueError as exc:
         raise UsageError(f"{exc}; {USAGE}") from None
     chosen = exported_calls(calls, turns, include_reads=include_reads)
-    where = "turn " + ", ".join(map(str, turns)) if turns else "no turn yet"
+    where = (f"turn{'s' if len(turns) > 1 else ''} {', '.join(map(str, turns))}" if turns
+             else "no turn yet")
     if not chosen:
         text = (f"Nothing to export from {where}: no python call there changed your "
                 "variables (add --all for the calls that only read).")
