@@ -176,3 +176,21 @@ def test_export_bad_arguments_and_nothing_to_export(shell, goose):
         result, _ = run_cell(shell, line)
         assert isinstance(result.error_in_exec, UsageError), line
         assert str(result.error_in_exec).startswith(message), result.error_in_exec
+
+
+def test_check_passes_on_a_faithful_export(shell, model_server, goose):
+    model_server.queue(openai_reply(tool_calls=[python_call("c1", STEP_ONE)]),
+                       openai_reply(tool_calls=[python_call("c2", STEP_TWO)]),
+                       openai_reply("done"))
+    run_cell(shell, "%%goose\nBuild df and df2.")
+    _, shown = run_cell(shell, "%goose export --check")
+    assert "The exported code reproduces the agent's variables." in shown
+    assert "| df | ✓ reproduced |" in shown and "| df2 | ✓ reproduced |" in shown
+
+
+def test_check_reports_a_step_that_relied_on_a_failed_calls_effect(shell, model_server,
+                                                                   goose):
+    run_demo_turn(shell, model_server)  # its failed call added the column `oops` to df
+    _, shown = run_cell(shell, "%goose export --check")
+    assert "does not reproduce all of the agent's variables" in shown
+    assert "| df2 | ✗ differs | size (2, 2), the agent's (2, 3) |" in shown

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from goose_nb.budget import Budget
     from goose_nb.extensions import ExtensionConfig, Extensions
     from goose_nb.lineage import VariableLineage
+    from goose_nb.lineage.check import TurnInputs
     from goose_nb.planning.plan import Plan, PlannerAnswer
     from goose_nb.pricing import PriceBook
     from goose_nb.providers.base import Provider
@@ -67,6 +68,8 @@ if TYPE_CHECKING:
     from goose_nb.tools.runner import Approver, ToolRunner
 
 logger = logging.getLogger("goose_nb.session")
+#: the turns whose inputs are kept for ``%goose export --check``
+KEPT_TURN_INPUTS = 3
 
 
 def _cell_number() -> int | None:
@@ -143,6 +146,8 @@ class Session:
 
         #: which of the agent's python calls made each of the user's variables
         self.variable_lineage = Lineage()
+        #: turn number -> the user's variables before it (``%goose export --check``)
+        self.turn_inputs: dict[int, TurnInputs] = {}
         self._listeners: list[Listener] = []
         #: events from the loop thread waiting for the main thread, delivered in batches
         self._outbox: collections.deque[Event] = collections.deque()
@@ -410,6 +415,18 @@ class Session:
         result: bool | None = await self.runtime.call_in_main(lambda: ask_yes_no(question))
         return result
 
+    def _keep_turn_inputs(self) -> None:
+        """The user's variables before the next turn, for ``%goose export --check``; kept
+        for the last ``KEPT_TURN_INPUTS`` turns only (each at most ``MAX_KEPT_BYTES``)."""
+        from goose_nb.lineage.check import TurnInputs
+        from goose_nb.tools.variables import user_variables
+
+        number = len(self.turns) + 1
+        self.turn_inputs[number] = TurnInputs.keep(user_variables(self.namespace,
+                                                                  self.hidden_names))
+        for old in [n for n in self.turn_inputs if n <= number - KEPT_TURN_INPUTS]:
+            del self.turn_inputs[old]
+
     def lineage(self, name: str) -> VariableLineage:
         """The agent's steps that bound, rebound or changed ``name`` (newest first: turn,
         step, model, role, code) and the user's cells that changed it since."""
@@ -488,6 +505,7 @@ class Session:
         """Run one turn of ``agent`` (the main one, a planner's, a delegating one) and
         wait for it."""
         self._prepare_prices()
+        self._keep_turn_inputs()
         with self._exclusive():
             return self.runtime.run(agent.run_turn(prompt))
 
@@ -625,6 +643,7 @@ class Session:
         self.usage = UsageLedger()
         self._budget = Budget("session")
         self.variable_lineage = Lineage()
+        self.turn_inputs.clear()
 
     def record_to(self, path: str | None) -> None:
         """Start (or with None, stop) recording every model call to a cassette."""

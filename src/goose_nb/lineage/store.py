@@ -9,7 +9,7 @@ the kernel's execution counter says in which cell.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ class LineageEntry:
     failed: bool
     tool: str = "python"
     arguments: Mapping[str, Any] = field(default_factory=dict)
+    #: the changed variables' fingerprints right after the call (``check.py`` compares)
+    after: Mapping[str, Fingerprint] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,13 +74,14 @@ class Lineage:
         elif isinstance(event, ToolCallFinished):
             step = self._steps.get((event.turn, event.step))
             arguments = event.call.arguments or {}
+            present = {n: namespace[n] for n in event.result.changed if n in namespace}
+            marks = fingerprints(present)
             self.calls.append(LineageEntry(
                 turn=event.turn, step=event.step, model=step.model if step else None,
                 role=step.role if step else None, code=str(arguments.get("code", "")),
                 names=event.result.changed, cell=cell, failed=event.result.is_error,
-                tool=event.call.name, arguments=arguments))
-            present = {n: namespace[n] for n in event.result.changed if n in namespace}
-            self._left.update(fingerprints(present))
+                tool=event.call.name, arguments=arguments, after=marks))
+            self._left.update(marks)
 
     def after_cell(self, namespace: Mapping[str, Any], cell: int | None) -> None:
         """After a cell ran: note the tracked variables it changed (an agent's own cell
@@ -89,6 +92,11 @@ class Lineage:
             if self._left.get(name) != mark:
                 self.user_changes.append(UserChange(name, cell))
                 self._left[name] = mark
+
+    def result_of(self, name: str, turns: Sequence[int]) -> Fingerprint | None:
+        """What ``name`` looked like after the agent's last step on it in ``turns``."""
+        return next((call.after.get(name) for call in reversed(self.calls)
+                     if call.turn in turns and name in call.after), None)
 
     def of(self, name: str) -> VariableLineage:
         return VariableLineage(name, self.chain(name), self.changed_since(name))

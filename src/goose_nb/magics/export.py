@@ -19,7 +19,32 @@ from goose_nb.display.tool_block import fence
 if TYPE_CHECKING:
     from goose_nb.session import Session
 
-USAGE = "usage: %goose export [N | all] [--all] [--file PATH.py]"
+USAGE = "usage: %goose export [N | all] [--all] [--file PATH.py | --check]"
+
+
+def _checked(session: Session, turns: list[int], chosen: list[Any], code: str) -> RichText:
+    """``--check``: the exported code on the variables as they were before the turns."""
+    from goose_nb.display.rich import table
+    from goose_nb.lineage.check import MAX_KEPT_BYTES, check_export
+
+    inputs = session.turn_inputs.get(turns[0])
+    if inputs is None:
+        text = (f"Not checked: your variables before turn {turns[0]} are no longer kept "
+                "(only the last 3 turns' are).")
+        return RichText(text, text)
+    results = check_export(code, inputs, chosen,
+                           lambda name: session.variable_lineage.result_of(name, turns))
+    good = all(result.reproduced for result in results)
+    rows = [[r.name, "✓ reproduced" if r.reproduced else "✗ differs", r.detail]
+            for r in results]
+    head = ("The exported code reproduces the agent's variables." if good else
+            "The exported code does not reproduce all of the agent's variables "
+            "(a failed call's partial effect, or your own change between its steps).")
+    grid = table(head, ["variable", "check", "detail"], rows)
+    notes = [f"{name}: {why}" for name, why in inputs.left_out.items()]
+    tail = (f"\n\nNot kept before the turn (so not seeded; limit {MAX_KEPT_BYTES:,} bytes): "
+            + "; ".join(notes)) if notes else ""
+    return RichText(grid.markdown + tail, grid.plain + tail)
 
 
 def export_command(shell: Any, session: Session, args: list[str]) -> RichText:
@@ -31,7 +56,8 @@ def export_command(shell: Any, session: Session, args: list[str]) -> RichText:
     )
 
     include_reads = "--all" in args
-    words = [word for word in args if word != "--all"]
+    check = "--check" in args
+    words = [word for word in args if word not in ("--all", "--check")]
     target = None
     if "--file" in words:
         at = words.index("--file")
@@ -53,6 +79,8 @@ def export_command(shell: Any, session: Session, args: list[str]) -> RichText:
         text = (f"Nothing to export from {where}: no python call there changed your "
                 "variables (add --all for the calls that only read).")
         return RichText(text, text)
+    if check:
+        return _checked(session, turns, chosen, export_cell(chosen))
     if target is not None:
         try:
             target.write_text(export_script(chosen), encoding="utf-8")
