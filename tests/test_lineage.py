@@ -194,3 +194,19 @@ def test_check_reports_a_step_that_relied_on_a_failed_calls_effect(shell, model_
     _, shown = run_cell(shell, "%goose export --check")
     assert "does not reproduce all of the agent's variables" in shown
     assert "| df2 | ✗ differs | size (2, 2), the agent's (2, 3) |" in shown
+
+
+def test_a_subagent_tasks_code_is_one_export_away(shell, model_server, goose, monkeypatch):
+    replies = iter([openai_reply(tool_calls=[python_call("c1", "mine = 40 + 2")]),
+                    openai_reply(tool_calls=[python_call("c2", "1/0")]),
+                    openai_reply("42")])
+    model_server.responder = lambda request: next(replies)
+    _, shown = run_cell(shell, "%%goose_subagents\n- compute mine\n")
+    assert "`%goose export task_1`" in shown
+    placed: list[str] = []
+    monkeypatch.setattr(shell, "set_next_input", lambda text, replace=False: placed.append(text))
+    _, shown = run_cell(shell, "%goose export task_1")
+    assert placed == ["# turn 1, step 1 — openai/gpt-test\nmine = 40 + 2\n"]  # not the 1/0
+    assert "1 call(s) of subagent task_1" in shown
+    result, _ = run_cell(shell, "%goose export task_1 --check")
+    assert str(result.error_in_exec).startswith("--check works on the session's own turns")

@@ -148,6 +148,8 @@ class Session:
         self.variable_lineage = Lineage()
         #: turn number -> the user's variables before it (``%goose export --check``)
         self.turn_inputs: dict[int, TurnInputs] = {}
+        #: the last subagent run's summary (``%goose export task_1`` reads its tasks' code)
+        self.last_subagents: SubagentSummary | None = None
         self._listeners: list[Listener] = []
         #: events from the loop thread waiting for the main thread, delivered in batches
         self._outbox: collections.deque[Event] = collections.deque()
@@ -560,7 +562,8 @@ class Session:
                                            budget)
         self._prepare_prices()
         with self._exclusive():
-            return self.runtime.run(run_subagents(self, parsed, limits))
+            self.last_subagents = self.runtime.run(run_subagents(self, parsed, limits))
+        return self.last_subagents
 
     def delegate(self, prompt: str, limits: RunLimits, forced_mode: Mode | None = None, *,
                  model: str | None = None) -> SubagentSummary:
@@ -569,7 +572,9 @@ class Session:
         ``model`` is the model of the tasks the model gives none (the user's choice)."""
         from goose_nb.subagents.tools import delegate
 
-        return delegate(self, self._check_prompt(prompt), limits, forced_mode, model)
+        self.last_subagents = delegate(self, self._check_prompt(prompt), limits, forced_mode,
+                                       model)
+        return self.last_subagents
 
     def _check_prompt(self, prompt: str) -> str:
         if not prompt or not prompt.strip():

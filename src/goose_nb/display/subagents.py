@@ -70,7 +70,8 @@ def summary_forms(summary: SubagentSummary, show_cost: bool = True) -> tuple[Ric
         detail = result.detail
         md.append(f"<details><summary>{html.escape(result.task_id)}: "
                   f"{html.escape(detail.prompt[:80])}</summary>\n\n**Result:** {outcome}\n\n"
-                  f"{shown._repr_markdown_()}\n\n</details>")
+                  f"{shown._repr_markdown_()}\n\nIts python code as a cell: "
+                  f"`%goose export {result.task_id}`\n\n</details>")
         plain.append(f"\n[{result.task_id}] {detail.prompt[:80]}\n  → {outcome}")
         page.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>")
     page.append("</table>")

@@ -20,6 +20,25 @@ _COMMENTED = {"shell": "command", "write_file": "path", "edit_file": "path",
               "read_file": "path"}
 
 
+def task_calls(task_id: str, events: Sequence[object]) -> list[LineageEntry]:
+    """A subagent task's successful python calls, from its transcript's events, as export
+    entries (a subagent changes a copy of the user's variables, so every call is kept)."""
+    from goose_nb.events import StepStarted, ToolCallFinished
+
+    models = {}
+    calls = []
+    for event in events:
+        if isinstance(event, StepStarted):
+            models[event.turn, event.step] = event.model
+        elif (isinstance(event, ToolCallFinished) and event.call.name == "python"
+              and not event.result.is_error):
+            code = str((event.call.arguments or {}).get("code", ""))
+            calls.append(LineageEntry(
+                turn=event.turn, step=event.step, model=models.get((event.turn, event.step)),
+                role=None, code=code, names=(task_id,), cell=None, failed=False))
+    return calls
+
+
 def chosen_turns(calls: Sequence[LineageEntry], which: str, last_turn: int) -> list[int]:
     """The turns ``which`` names: ``""`` (the last), a number, or ``all``; a one-line
     ``ValueError`` otherwise."""

@@ -19,7 +19,8 @@ from goose_nb.display.tool_block import fence
 if TYPE_CHECKING:
     from goose_nb.session import Session
 
-USAGE = "usage: %goose export [N | all] [--all] [--file PATH.py | --check]"
+USAGE = ("usage: %goose export [N | all | TASK_ID] [--all] [--file PATH.py | --check] "
+         "(TASK_ID: a task of the last subagent run, e.g. task_1)")
 
 
 def _checked(session: Session, turns: list[int], chosen: list[Any], code: str) -> RichText:
@@ -47,12 +48,21 @@ def _checked(session: Session, turns: list[int], chosen: list[Any], code: str) -
     return RichText(grid.markdown + tail, grid.plain + tail)
 
 
+def _subagent_task(session: Session, word: str) -> Any:
+    """The last subagent run's task named ``word`` (``task_1``), if there is one."""
+    summary = session.last_subagents
+    if summary is None or word.isdigit() or word == "all":
+        return None
+    return next((r for r in summary.task_results if r.task_id == word), None)
+
+
 def export_command(shell: Any, session: Session, args: list[str]) -> RichText:
     from goose_nb.lineage.export import (
         chosen_turns,
         export_cell,
         export_script,
         exported_calls,
+        task_calls,
     )
 
     include_reads = "--all" in args
@@ -68,13 +78,24 @@ def export_command(shell: Any, session: Session, args: list[str]) -> RichText:
     if len(words) > 1 or any(word.startswith("-") for word in words):
         raise UsageError(f"cannot read {' '.join(args)!r}; {USAGE}")
     calls = session.variable_lineage.calls
-    try:
-        turns = chosen_turns(calls, words[0] if words else "", len(session.turns))
-    except ValueError as exc:
-        raise UsageError(f"{exc}; {USAGE}") from None
-    chosen = exported_calls(calls, turns, include_reads=include_reads)
-    where = (f"turn{'s' if len(turns) > 1 else ''} {', '.join(map(str, turns))}" if turns
-             else "no turn yet")
+    task = _subagent_task(session, words[0]) if words else None
+    if task is not None:
+        chosen, turns, where = task_calls(task.task_id, task.detail.events), [], \
+            f"subagent {task.task_id}"
+        if check:
+            raise UsageError("--check works on the session's own turns, not a subagent's "
+                             "(it changed a copy of your variables)")
+    else:
+        try:
+            turns = chosen_turns(calls, words[0] if words else "", len(session.turns))
+        except ValueError as exc:
+            raise UsageError(f"{exc}; {USAGE}") from None
+        chosen = exported_calls(calls, turns, include_reads=include_reads)
+        where = (f"turn{'s' if len(turns) > 1 else ''} {', '.join(map(str, turns))}" if turns
+                 else "no turn yet")
+    if not chosen and task is not None:
+        text = f"Nothing to export from {where}: it ran no python call that succeeded."
+        return RichText(text, text)
     if not chosen:
         text = (f"Nothing to export from {where}: no python call there changed your "
                 "variables (add --all for the calls that only read).")
