@@ -62,7 +62,8 @@ def test_exploratory_notebook_inspects_computes_and_plots(exploratory):
     assert "| turns | 3 |" in status and "gpt-4o-mini" in status and "| lead |" not in status
 
     why = shown(cell_for(notebook, "%goose why sales"))
-    assert "turn 2 · step 1 · openai/gpt-4o-mini" in why
+    ran_in = cell_for(notebook, "%%goose\nAdd a revenue column").execution_count
+    assert f"turn 2 · step 1 · openai/gpt-4o-mini · cell [{ran_in}]" in why  # the kernel's
     assert 'sales["revenue"] = sales["units"] * sales["unit_price"]' in why
     exported = shown(cell_for(notebook, "%goose export all"))
     assert "2 call(s) of turns 1, 2, 3, as a new cell below" in exported

@@ -49,3 +49,25 @@ def test_the_answer_streams_into_the_terminal_rendered_not_raw(terminal, model_s
     assert "42" in shown and "**42**" not in shown and "## Result" not in shown
     assert "Result" in shown and "gpt-4o-mini" in shown
     assert "10 in / 5 out tokens" in shown  # the footer
+
+
+def test_why_and_export_in_the_terminal(terminal, model_server):
+    """``%goose why`` and ``%goose export`` read as plain text in a terminal, and the
+    exported code is printed there (``--simple-prompt`` has no input line to fill)."""
+    from model_server import python_call
+
+    model_server.queue(openai_reply(tool_calls=[python_call("c1", "answer = 6 * 7")]),
+                       openai_reply("answer is 42"))
+    terminal.sendline('get_ipython().run_cell_magic("goose", "", "Compute answer.")')
+    terminal.expect(r"In \[3\]: ", timeout=20)
+    terminal.sendline("%goose why answer")
+    terminal.expect(r"In \[4\]: ", timeout=20)
+    why = ANSI.sub("", terminal.before)
+    assert "Why answer: 1 step(s) of the agent, newest first" in why
+    assert "turn 1 · step 1 · openai/gpt-4o-mini · cell [2]" in why
+    assert "answer = 6 * 7" in why and "<details>" not in why
+    terminal.sendline("%goose export")
+    terminal.expect(r"In \[5\]: ", timeout=20)
+    exported = ANSI.sub("", terminal.before)
+    assert "1 call(s) of turn 1, as a new cell below" in exported
+    assert "# turn 1, step 1 — openai/gpt-4o-mini" in exported and "```" not in exported

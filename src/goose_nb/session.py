@@ -72,14 +72,6 @@ logger = logging.getLogger("goose_nb.session")
 KEPT_TURN_INPUTS = 3
 
 
-def _cell_number() -> int | None:
-    """The execution count of the cell running now (None outside IPython)."""
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    return getattr(shell, "execution_count", None) if shell is not None else None
-
-
 def _turn_options() -> TurnOptions:
     from goose_nb.agent.turns import TurnOptions
 
@@ -148,6 +140,8 @@ class Session:
         self.variable_lineage = Lineage()
         #: turn number -> the user's variables before it (``%goose export --check``)
         self.turn_inputs: dict[int, TurnInputs] = {}
+        #: the execution count of the notebook cell running now (the magics set it)
+        self.running_cell: int | None = None
         #: the last subagent run's summary (``%goose export task_1`` reads its tasks' code)
         self.last_subagents: SubagentSummary | None = None
         self._listeners: list[Listener] = []
@@ -298,7 +292,7 @@ class Session:
             event = scrubbed
         if not isinstance(event, _DELTAS):
             self.events.append(event)
-            self.variable_lineage.hear(event, self.namespace, _cell_number())
+            self.variable_lineage.hear(event, self.namespace, self.running_cell)
             logger.debug("%s", event)
         if not self._listeners:
             return

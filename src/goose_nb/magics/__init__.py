@@ -24,6 +24,7 @@ def register_magics(shell: Any) -> GooseMagics:
     hold the session the others share."""
     goose = GooseMagics(shell)
     shell.register_magics(goose)
+    shell.events.register("pre_run_cell", goose.before_cell)
     shell.events.register("post_run_cell", goose.after_cell)
     for topic in (PlanMagics, SubagentMagics, RecipeMagics):
         shell.register_magics(topic(shell, goose))

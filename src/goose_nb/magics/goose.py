@@ -29,6 +29,8 @@ class GooseMagics(Magics):
     def __init__(self, shell: Any = None) -> None:
         super().__init__(shell)
         self._session: Session | None = None
+        #: the execution count of the cell running now (``before_cell``), for lineage
+        self.running_cell: int | None = None
 
     @property
     def session(self) -> Session:
@@ -36,8 +38,18 @@ class GooseMagics(Magics):
             from goose_nb.session import Session, set_current_session
 
             self._session = Session()
+            self._session.running_cell = self.running_cell
             set_current_session(self._session)
         return self._session
+
+    def before_cell(self, info: Any) -> None:
+        """IPython's ``pre_run_cell``: the cell's number, for lineage. IPython has already
+        counted a cell it keeps in its history, so that cell's own number is one less."""
+        count = self.shell.execution_count if self.shell is not None else None
+        stored = getattr(info, "store_history", False)
+        self.running_cell = count - 1 if count and stored else count
+        if self._session is not None:
+            self._session.running_cell = self.running_cell
 
     def after_cell(self, result: Any) -> None:
         """IPython's ``post_run_cell``: note which of the agent's variables the cell
