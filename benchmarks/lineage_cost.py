@@ -16,25 +16,14 @@ are needed (``make demo``'s extra installs them).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from subagent_namespace import timed  # this folder's: the same median timing
 
 from goose_nb.tools.base import ToolContext
 from goose_nb.tools.python_exec import _tracked, execute
-
-
-def timed(action: Callable[[], object], runs: int) -> float:
-    """Median seconds of ``action`` over ``runs`` runs."""
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
 
 
 def main() -> None:
