@@ -59,8 +59,9 @@ class ToolResult(BaseModel):
     content: str
     is_error: bool = False
     images: tuple[ToolImage, ...] = ()
-    #: the user's variables the call changed (goose_nb's lineage; never sent to the model)
-    changed: tuple[str, ...] = ()
+    #: the user's variables the call changed, with their fingerprints after it (goose_nb's
+    #: lineage; never sent to the model)
+    changed: dict[str, tuple[Any, ...]] = Field(default_factory=dict)
 
 
 class Reasoning(BaseModel):

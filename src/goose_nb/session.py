@@ -292,7 +292,7 @@ class Session:
             event = scrubbed
         if not isinstance(event, _DELTAS):
             self.events.append(event)
-            self.variable_lineage.hear(event, self.namespace, self.running_cell)
+            self.variable_lineage.hear(event, self.running_cell)
             logger.debug("%s", event)
         if not self._listeners:
             return
@@ -440,17 +440,8 @@ class Session:
         is broken: the footer then shows no figure, and ``%goose usage`` says why)."""
         if not any(step.usage.input_tokens or step.usage.output_tokens for step in turn.steps):
             return None
-        try:
-            book = self.price_book()
-        except ConfigError:
-            return None
-        total = 0.0
-        for step in turn.steps:
-            cost = book.cost(step.model, step.usage)
-            if cost is None:
-                return None
-            total += cost
-        return total
+        costs = [self.step_price(step.model, step.usage) for step in turn.steps]
+        return None if None in costs else sum(c for c in costs if c is not None)
 
     def lead_model(self) -> ModelRef | None:
         """The lead model when lead/worker is on (its provider as far as it is known)."""

@@ -1,7 +1,9 @@
-"""The lineage record: one entry per python call that changed the user's variables.
+"""The lineage record: one entry per tool call of the session's own turns; a python call's
+entry names the user's variables it bound, rebound or changed.
 
 The session feeds it the events of its own turns (the step's model and role from
-``StepStarted``, the code and the changed names from ``ToolCallFinished``) and, after each
+``StepStarted``; the code, and the changed names with the fingerprints the python tool
+took right after the call, from ``ToolCallFinished``) and, after each
 of the user's cells, a look at the variables the agent touched (``after_cell``): a
 fingerprint that differs from the one the agent left says the user's code changed it, and
 the kernel's execution counter says in which cell.
@@ -67,19 +69,18 @@ class Lineage:
         #: what each tracked variable looked like when the agent or a user cell left it
         self._left: dict[str, Fingerprint] = {}
 
-    def hear(self, event: Event, namespace: Mapping[str, Any], cell: int | None) -> None:
+    def hear(self, event: Event, cell: int | None) -> None:
         """Take one event of the session's own turns."""
         if isinstance(event, StepStarted):
             self._steps[event.turn, event.step] = event
         elif isinstance(event, ToolCallFinished):
             step = self._steps.get((event.turn, event.step))
             arguments = event.call.arguments or {}
-            present = {n: namespace[n] for n in event.result.changed if n in namespace}
-            marks = fingerprints(present)
+            marks = event.result.changed  # taken by the tool, right after the call
             self.calls.append(LineageEntry(
                 turn=event.turn, step=event.step, model=step.model if step else None,
                 role=step.role if step else None, code=str(arguments.get("code", "")),
-                names=event.result.changed, cell=cell, failed=event.result.is_error,
+                names=tuple(marks), cell=cell, failed=event.result.is_error,
                 tool=event.call.name, arguments=arguments, after=marks))
             self._left.update(marks)
 

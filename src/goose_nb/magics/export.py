@@ -1,9 +1,12 @@
-"""``%goose export [N|all] [--all] [--file PATH]``: the agent's python calls as code.
+"""``%goose export [N|all|TASK_ID] [--all] [--file PATH | --check]``: the agent's python
+calls as code.
 
 By default the last turn's calls become a new code cell below the current one
 (``set_next_input``, which JupyterLab, Notebook 7 and terminal IPython honour); the same
 code is also shown, folded, for front ends that do not (VS Code, a notebook run headless).
-``--file`` writes a script instead, with the imports gathered at the top.
+``--file`` writes a script instead, with the imports gathered at the top; ``--check`` runs
+the code on the variables as they were before the turn (``lineage/check.py``); a task id
+exports a subagent task of the last run.
 """
 
 from __future__ import annotations

@@ -27,8 +27,9 @@ class ToolOutcome:
     content: str
     failure: Failure | None = None
     images: tuple[ToolImage, ...] = ()
-    #: the user's variables the call bound, rebound or changed (the python tool's)
-    changed: tuple[str, ...] = ()
+    #: the user's variables the call bound, rebound or changed (the python tool's), each
+    #: with its fingerprint after the call (``fingerprints.py``)
+    changed: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from goose_nb.failures import Failure
 from goose_nb.tools.base import Tool, ToolContext, ToolOutcome, cap
-from goose_nb.tools.fingerprints import changed_names, fingerprints
+from goose_nb.tools.fingerprints import Fingerprint, changed_names, fingerprints
 from goose_nb.tools.variables import user_variables
 
 #: prefix of the file name each run's code gets (``<goose-python-3>``), as IPython does
@@ -166,19 +166,20 @@ async def run_python(args: PythonArgs, context: ToolContext) -> ToolOutcome:
     if not context.track_changes:
         run = await context.run_in_main(
             lambda: execute(args.code, context.namespace, context.scrub))
-        changed: tuple[str, ...] = ()
+        changed: dict[str, Fingerprint] = {}
     else:
         run, changed = await context.run_in_main(lambda: _tracked(args.code, context))
     failure = Failure("python_error", type(run.error).__name__) if run.error else None
     return ToolOutcome(run.report(), failure, changed=changed)
 
 
-def _tracked(code: str, context: ToolContext) -> tuple[PythonRun, tuple[str, ...]]:
-    """``execute``, and the user's names it bound, rebound or changed (for lineage)."""
+def _tracked(code: str, context: ToolContext) -> tuple[PythonRun, dict[str, Fingerprint]]:
+    """``execute``, and the user's names it bound, rebound or changed, each with its
+    fingerprint after the call (for lineage)."""
     before = fingerprints(user_variables(context.namespace, context.hidden))
     run = execute(code, context.namespace, context.scrub)
     after = fingerprints(user_variables(context.namespace, context.hidden))
-    return run, changed_names(before, after)
+    return run, {name: after[name] for name in changed_names(before, after)}
 
 
 PYTHON_TOOL = Tool(

@@ -98,7 +98,7 @@ class ToolRunner:
         result = ToolResult(tool_call_id=call.id, name=call.name,
                             content=self.context.scrub(outcome.content),
                             is_error=outcome.failure is not None, images=outcome.images,
-                            changed=outcome.changed)
+                            changed=dict(outcome.changed))
         return result, outcome.failure
 
     async def _outcome(self, call: ToolCall) -> ToolOutcome:
