@@ -51,9 +51,10 @@ def test_the_answer_streams_into_the_terminal_rendered_not_raw(terminal, model_s
     assert "10 in / 5 out tokens" in shown  # the footer
 
 
-def test_why_and_export_in_the_terminal(terminal, model_server):
-    """``%goose why`` and ``%goose export`` read as plain text in a terminal, and the
-    exported code is printed there (``--simple-prompt`` has no input line to fill)."""
+def test_why_and_export_in_the_terminal(terminal, model_server, tmp_path):
+    """``%goose why`` and ``%goose export`` (cell, ``--check``, ``--file``) read as plain
+    text in a terminal, the exported code is printed there (``--simple-prompt`` has no
+    input line to fill), and ``session.lineage()`` gives the same as data."""
     from model_server import python_call
 
     model_server.queue(openai_reply(tool_calls=[python_call("c1", "answer = 6 * 7")]),
@@ -71,3 +72,17 @@ def test_why_and_export_in_the_terminal(terminal, model_server):
     exported = ANSI.sub("", terminal.before)
     assert "1 call(s) of turn 1, as a new cell below" in exported
     assert "# turn 1, step 1 — openai/gpt-4o-mini" in exported and "```" not in exported
+    terminal.sendline("%goose export --check")
+    terminal.expect(r"In \[6\]: ", timeout=20)
+    checked = ANSI.sub("", terminal.before)
+    assert "The exported code reproduces the agent's variables." in checked
+    assert re.search(r"answer\s.*✓ reproduced", checked) and "<table" not in checked
+    terminal.sendline("%goose export --file analysis.py")
+    terminal.expect(r"In \[7\]: ", timeout=20)
+    assert "Wrote 1 call(s) of turn 1 to analysis.py." in ANSI.sub("", terminal.before)
+    assert (tmp_path / "analysis.py").read_text(encoding="utf-8").rstrip().endswith(
+        "answer = 6 * 7")
+    terminal.sendline("import goose_nb; [(s.turn, s.step) for s in "
+                      "goose_nb.current_session().lineage('answer').steps]")
+    terminal.expect(r"In \[8\]: ", timeout=20)
+    assert "[(1, 1)]" in ANSI.sub("", terminal.before)

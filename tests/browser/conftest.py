@@ -47,6 +47,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 
 
 @pytest.fixture(scope="session")
+def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """``jupyter notebook`` (Notebook 7) on 127.0.0.1, set up as ``lab`` is."""
+    server = LabServer(tmp_path_factory.mktemp("notebook7"), app="notebook")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

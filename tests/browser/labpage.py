@@ -67,10 +67,18 @@ def clip(text: str, limit: int = 1500) -> str:
 
 
 class LabServer:
-    """``jupyter lab`` on 127.0.0.1, serving a temporary copy of notebooks/."""
+    """``jupyter lab`` on 127.0.0.1, serving a temporary copy of notebooks/.
 
-    def __init__(self, base: Path, startup_timeout: float = 90.0) -> None:
+    ``app="notebook"`` starts ``jupyter notebook`` instead: Notebook 7, as its users start
+    it. It gets a server of its own rather than the /notebooks/ pages JupyterLab's server
+    also serves, because jupyterlab_server keeps the last /lab/tree/ page's ``treePath`` in
+    its server-wide page config, and Notebook 7's page then tries to open that path with a
+    command it does not have (``filebrowser:open-path``).
+    """
+
+    def __init__(self, base: Path, startup_timeout: float = 90.0, app: str = "lab") -> None:
         self.base = base
+        self.app = app
         self.root = base / "notebooks"
         shutil.copytree(NOTEBOOKS, self.root,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "output"))
@@ -95,14 +103,16 @@ class LabServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = base / "jupyterlab.log"
         command = [
-            sys.executable, "-m", "jupyter", "lab", "--no-browser",
+            sys.executable, "-m", "jupyter", app, "--no-browser",
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}", "--ServerApp.allow_root=True",
-            "--ServerApp.open_browser=False", "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",
+            "--ServerApp.open_browser=False",
         ]
+        if app == "lab":
+            command += ["--LabApp.news_url=None",
+                        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                        "--LabApp.extension_manager=readonly"]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -125,7 +135,7 @@ class LabServer:
         last = ""
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"jupyter lab exited with {self.process.returncode} "
+                raise AssertionError(f"jupyter {self.app} exited with {self.process.returncode} "
                                      f"before answering; its log:\n{self.log_tail()}")
             try:
                 self.api("GET", "/api/status", timeout=2)
@@ -133,8 +143,9 @@ class LabServer:
             except (OSError, urllib.error.URLError) as exc:
                 last = str(exc)
             time.sleep(0.25)
-        raise AssertionError(f"jupyter lab did not answer on {self.url} within {timeout:.0f} s "
-                             f"(last error: {last}); its log:\n{self.log_tail()}")
+        raise AssertionError(f"jupyter {self.app} did not answer on {self.url} within "
+                             f"{timeout:.0f} s (last error: {last}); its log:\n"
+                             f"{self.log_tail()}")
 
     def api(self, method: str, path: str, timeout: float = 10) -> Any:
         request = urllib.request.Request(self.url + path, method=method,
@@ -144,6 +155,9 @@ class LabServer:
         return json.loads(body) if body else None
 
     def page_url(self, name: str) -> str:
+        """Where ``name`` opens: JupyterLab's tree, or Notebook 7's one-document page."""
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{name}?token={self.token}"
         # ``reset``: start from an empty workspace, so that the only tab is this notebook
         return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
 
@@ -199,7 +213,11 @@ _EXECUTED = re.compile(r"^\[\d+\]:$")
 
 
 class NotebookPage:
-    """One notebook open in its own browser context, with its console collected."""
+    """One notebook open in its own browser context, with its console collected.
+
+    The server's front end decides the page: JupyterLab, or Notebook 7, whose notebook
+    panel, toolbar and Run menu are JupyterLab's own components (the same DOM, so the same
+    reading and acting)."""
 
     def __init__(self, server: LabServer, browser: Any, name: str,
                  errors: list[str] | None = None) -> None:
@@ -214,7 +232,7 @@ class NotebookPage:
         self.page = self.context.new_page()
         self.page.set_default_timeout(30_000)
         self.page.on("console", self._on_console)
-        self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        self.page.on("pageerror", self._on_page_error)
         self.page.goto(server.page_url(name), timeout=90_000)
         self._wait(lambda s: (len(s["prompts"]) == len(self.notebook["cells"])
                               and s["kernel"] not in ("", "No Kernel")
@@ -229,6 +247,12 @@ class NotebookPage:
             where = message.location or {}
             self.errors.append(f"console.error: {message.text} "
                                f"(at {where.get('url', '?')}:{where.get('lineNumber', '?')})")
+
+    def _on_page_error(self, exc: Any) -> None:
+        # where it was thrown: the first frame of its stack (a bundle's URL:line:column)
+        frames = [line.strip() for line in (getattr(exc, "stack", "") or "").splitlines()
+                  if line.strip().startswith("at ")]
+        self.errors.append(f"pageerror: {exc}" + (f" ({frames[0]})" if frames else ""))
 
     def close(self) -> None:
         self.context.close()
@@ -380,6 +404,14 @@ class NotebookPage:
             parts.append(f"[{i}] {kind}: {clip(squash(output.evaluate(TEXT_WITH_MATHS_JS)), 600)}")
         return f"cell {index} ({self.source(index)[:40]!r}) shows " + (
             " | ".join(parts) if parts else "no output")
+
+    def app(self) -> dict[str, Any]:
+        """The front end that served the page, from its page config: ``appName``
+        ("JupyterLab", "Jupyter Notebook") and ``appVersion``."""
+        return dict(self.page.evaluate(
+            """() => { const c = JSON.parse(document.getElementById('jupyter-config-data')
+                                             ?.textContent || '{}');
+               return {appName: c.appName || '', appVersion: c.appVersion || ''}; }"""))
 
     def page_text(self) -> str:
         return str(self.page.evaluate("() => document.body.textContent"))

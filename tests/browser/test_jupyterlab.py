@@ -17,7 +17,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from browser.labpage import NOTEBOOKS, PANEL, LabServer, NotebookPage, Notebooks, clip, squash
+from browser.labpage import NOTEBOOKS, LabServer, NotebookPage, Notebooks, clip, squash
+from browser.lineage_checks import CELLS, check_lineage_notebook
 
 pytestmark = pytest.mark.timeout(420)
 
@@ -541,92 +542,23 @@ def test_thinking_renders_folded_above_the_answer(lab: LabServer,
                         "and running it:\n" + "\n".join(clip(e, 800) for e in errors))
 
 
-# export (a notebook written by the test) ---------------------------------------------------
+# why and export (a notebook written by the test, checked as in Notebook 7) -----------------
 
 EXPORT = "browser_export.ipynb"
 
-#: the notebook's first cell: the local model server in the kernel, scripted for a turn of
-#: two python calls and an answer, and goose_nb pointed at it as OpenAI
-EXPORT_SETUP = f"""\
-import os
-import sys
-sys.path.insert(0, {str(TESTS)!r})
-from model_server import ModelServer, openai_reply, python_call
-model_server = ModelServer().__enter__()
-model_server.queue(openai_reply(tool_calls=[python_call("c1", "df = {{'a': [1, 2, 3]}}")]),
-                   openai_reply(tool_calls=[python_call("c2", "total = sum(df['a'])")]),
-                   openai_reply("done"))
-os.environ.update(GOOSE_PROVIDER="openai", GOOSE_MODEL="gpt-test",
-                  OPENAI_HOST=model_server.url,
-                  OPENAI_API_KEY="sk-test-0123456789abcdef0123")
-%load_ext goose_nb"""
 
-#: the turn's two calls as ``%goose export`` writes them (lineage/export.py's export_cell)
-EXPORTED = ("# turn 1, step 1 — openai/gpt-test\n"
-            "df = {'a': [1, 2, 3]}\n"
-            "\n"
-            "# turn 1, step 2 — openai/gpt-test\n"
-            "total = sum(df['a'])")
+def test_why_check_file_and_export_in_jupyterlab(lab: LabServer,
+                                                  notebooks: Notebooks) -> None:
+    page = notebooks.get(write_notebook(lab, EXPORT, CELLS))
 
-#: every cell of the notebook shown, as JupyterLab draws it: its kind, the text of its
-#: CodeMirror editor (its lines joined), its execution prompt, its number of outputs
-CELLS_JS = """(panel) => [...document.querySelectorAll(panel + ' .jp-Notebook .jp-Cell')]
-  .map(c => ({code: c.classList.contains('jp-CodeCell'),
-              source: [...c.querySelectorAll('.jp-InputArea-editor .cm-content .cm-line')]
-                      .map(l => l.textContent).join('\\n'),
-              prompt: (c.querySelector('.jp-InputPrompt')?.textContent || '').trim(),
-              outputs: c.querySelectorAll('.jp-Cell-outputArea .jp-OutputArea-output').length,
-              active: c.classList.contains('jp-mod-active')}))"""
+    def console_errors() -> list[str]:
+        return [e for e in notebooks.errors(EXPORT)
+                if not any(re.search(pattern, e) for pattern, _ in IGNORED_CONSOLE_ERRORS)]
 
-
-def test_export_inserts_the_calls_as_a_new_code_cell_below(lab: LabServer,
-                                                           notebooks: Notebooks) -> None:
-    written = [EXPORT_SETUP, "%%goose\nMake df and total.", "%goose export"]
-    page = notebooks.get(write_notebook(lab, EXPORT, written))
-    errors = [e for e in notebooks.errors(EXPORT)
-              if not any(re.search(pattern, e) for pattern, _ in IGNORED_CONSOLE_ERRORS)]
-    console = (f" Browser console errors: {[clip(e, 300) for e in errors]}" if errors
-               else " No browser console errors.")
-    export = code_cell(page, "%goose export")
-    assert export == len(written) - 1
-
-    # JupyterLab inserts the cell when the export cell's execute reply (its payload) comes
-    # in; Run All Cells has been waited for, but give the model a moment to reach the DOM
-    deadline = time.monotonic() + 10
-    cells = page.page.evaluate(CELLS_JS, PANEL)
-    while len(cells) == len(written) and time.monotonic() < deadline:
-        page.page.wait_for_timeout(200)
-        cells = page.page.evaluate(CELLS_JS, PANEL)
-    shown = [{k: (clip(v, 200) if isinstance(v, str) else v) for k, v in c.items()}
-             for c in cells]
-    said = " ".join(squash(t) for t in page.output_texts(export))
-    assert len(cells) == len(written) + 1, (
-        f"after Run All Cells the notebook shows {len(cells)} cells, written with "
-        f"{len(written)}: JupyterLab did not insert the cell that %goose export asks for "
-        f"(set_next_input, replace=False). The cells: {shown}. The export cell's output: "
-        f"{clip(said)}" + console)
-    assert all(c["code"] for c in cells), f"not every cell is a code cell: {shown}"
-    assert [c["source"] for c in cells[:len(written)]] == written, (
-        f"the written cells are no longer in their places (the new cell went elsewhere "
-        f"than below %goose export): {shown}")
-    new = cells[export + 1]
-    assert new["source"].rstrip("\n") == EXPORTED, (
-        f"the cell below %goose export reads {new['source']!r}; expected {EXPORTED!r}. "
-        f"The cells: {shown}")
-
-    # Run All Cells runs the cells it was started on: the inserted cell is left unrun
-    assert new["prompt"] == "[ ]:" and new["outputs"] == 0, (
-        f"the inserted cell shows the prompt {new['prompt']!r} and {new['outputs']} "
-        f"output(s): expected it left unrun, '[ ]:' and no output. The cells: {shown}")
-
-    assert "2 call(s) of turn 1, as a new cell below" in said, (
-        "the export cell's output does not say '2 call(s) of turn 1, as a new cell "
-        "below': " + page.described_outputs(export) + console)
-
-    page.cell(export + 1).scroll_into_view_if_needed()
-    page.screenshot("inserted")
-    assert not errors, (f"{EXPORT}: {len(errors)} browser console error(s) while opening "
-                        "and running it:\n" + "\n".join(clip(e, 800) for e in errors))
+    check_lineage_notebook(page, lab, "JupyterLab", console_errors)
+    found = console_errors()
+    assert not found, (f"{EXPORT}: {len(found)} browser console error(s) while opening "
+                       "and running it:\n" + "\n".join(clip(e, 800) for e in found))
 
 
 # every notebook ---------------------------------------------------------------------------
