@@ -93,8 +93,15 @@ def test_planning_notebook_asks_plans_runs_and_ticks(planning):
     assert "1. [x] Make `clean`" in run and "2. [x] Sum `amount`" in run
     assert "3. [x] Put the top 3" in run and "[ ]" not in run
 
+    assert "2. [x] Sum `amount` per customer" in run and "`%goose export plan_step_2`" in run
+
     top3 = shown(cell_for(notebook, "top3"))
     assert "Cobalt" in top3 and "630.0" in top3 and "Ember" not in top3
+
+    step = shown(cell_for(notebook, "%goose export plan_step_2"))
+    assert "1 call(s) of plan step 2, as a new cell below" in step
+    assert 'spend = clean.groupby("customer")["amount"].sum()' in step
+    assert "clean = " not in step and "top3 = " not in step  # steps 1 and 3 are not in it
 
     status = shown(cell_for(notebook, "%goose status"))
     assert "| lead | replay / gpt-4o |" in status and "| worker | replay / gpt-4o-mini |" in status

@@ -210,3 +210,53 @@ def test_a_subagent_tasks_code_is_one_export_away(shell, model_server, goose, mo
     assert "1 call(s) of subagent task_1" in shown
     result, _ = run_cell(shell, "%goose export task_1 --check")
     assert str(result.error_in_exec).startswith("--check works on the session's own turns")
+
+
+PLAN = {"type": "plan", "title": "Totals",
+        "steps": [{"do": "Make df", "check": "df has a"}, {"do": "Sum df['a'] into total"},
+                  {"do": "Say the total"}]}
+
+
+def test_each_plan_steps_code_is_one_export_argument_away(shell, model_server, goose,
+                                                          monkeypatch):
+    import json
+
+    model_server.queue(
+        openai_reply(json.dumps(PLAN)),  # the planner
+        openai_reply("On step 1.", [python_call("c1", "df = {'a': [1, 2]}")]),
+        openai_reply("✓ Step 1", [python_call("c2", "total = sum(df['a'])"),
+                                  python_call("c3", "print(total)")]),
+        openai_reply("✓ Step 2\nThe total is 3. ✓ Step 3"))
+    run_cell(shell, "%%goose_plan\nMake df and its total.")
+    result, shown = run_cell(shell, "%goose_plan run")
+    assert result.error_in_exec is None
+    steps = goose.session.current_plan.steps
+    assert [len(step.agent_steps) for step in steps] == [1, 1, 0]
+    assert "1. [x] Make df — *check:* df has a · code: `%goose export plan_step_1`" in shown
+    assert "code: `%goose export plan_step_2`" in shown and "plan_step_3" not in shown
+    placed: list[str] = []
+    monkeypatch.setattr(shell, "set_next_input", lambda text, replace=False: placed.append(text))
+    run_cell(shell, "%goose export plan_step_1")
+    _, said = run_cell(shell, "%goose export plan_step_2")
+    [turn] = {turn for turn, _ in steps[1].agent_steps}
+    assert placed == [f"# turn {turn}, step 1 — openai/gpt-test\ndf = {{'a': [1, 2]}}\n",
+                      f"# turn {turn}, step 2 — openai/gpt-test\ntotal = sum(df['a'])\n"]
+    assert "1 call(s) of plan step 2, as a new cell below" in said
+    run_cell(shell, "%goose export plan_step_2 --all")  # with the call that only printed
+    assert placed[-1].endswith("total = sum(df['a'])\n\n"
+                               f"# turn {turn}, step 2 — openai/gpt-test\nprint(total)\n")
+    _, said = run_cell(shell, "%goose export plan_step_3")
+    assert "Nothing to export from plan step 3: the agent called no tool while on it" in said
+    for line, message in [
+            ("%goose export plan_step_2 --check",
+             f"--check works on whole turns, not one plan step (a step may build on the one "
+             f"before): check the plan's turn with `%goose export {turn} --check`"),
+            ("%goose export plan_step_4", "no plan_step_4: the plan has steps 1 to 3")]:
+        result, _ = run_cell(shell, line)
+        assert isinstance(result.error_in_exec, UsageError), line
+        assert str(result.error_in_exec) == message
+    _, shown = run_cell(shell, f"%goose export {turn} --check")  # the plan's whole turn
+    assert "The exported code reproduces the agent's variables." in shown
+    run_cell(shell, "%goose_plan discard")
+    result, _ = run_cell(shell, "%goose export plan_step_1")
+    assert str(result.error_in_exec).startswith("there is no plan, so no plan_step_1")

@@ -90,6 +90,21 @@ def test_steps_reported_in_any_step_of_the_run_are_ticked(goose, shell, server):
     assert [step.done for step in goose.session.current_plan.steps] == [True, True]
 
 
+def test_a_plan_run_again_is_ticked_afresh(goose, shell, server):
+    call = ("call_1", "python", json.dumps({"code": "loaded = True"}))
+    server.queue(openai_reply(json.dumps(PLAN)),
+                 openai_reply("On it.", [call]), openai_reply("✓ Step 1 ✓ Step 2"),
+                 openai_reply("✓ Step 1, and step 2 could not be done this time."))
+    run(shell, "%%goose_plan\nChart revenue by month.")
+    run(shell, "%goose_plan run")
+    steps = goose.session.current_plan.steps
+    assert [step.done for step in steps] == [True, True] and steps[0].agent_steps
+    _, text = run(shell, "%goose_plan run")
+    assert [step.done for step in steps] == [True, False]
+    assert [step.agent_steps for step in steps] == [[], []]  # no tool call this time
+    assert "2. [ ] Plot revenue by month" in text and "plan_step_1" not in text
+
+
 def test_the_edited_plan_is_what_runs(goose, shell, server):
     server.queue(openai_reply(json.dumps(PLAN)), openai_reply("Done."))
     run(shell, "%%goose_plan\nChart revenue by month.")

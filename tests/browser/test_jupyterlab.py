@@ -265,6 +265,13 @@ def test_plan_widget_run_shows_the_transcript_under_the_plan(notebooks: Notebook
         f"{headers} LEAD/WORKER step header(s) and {tools} python tool block(s) under the "
         f"plan widget; " + where)
     assert ticked == 3, where
+    # each step, now run, names the export argument that gives its code
+    steps = [squash(li) for li in
+             widget.locator(":scope > .widget-html").first.locator("li").all_text_contents()]
+    assert all(s.endswith(f"· code: %goose export plan_step_{n}")
+               for n, s in enumerate(steps, start=1)) and len(steps) == 3, (
+        f"the run plan's steps read {steps}: expected each to end '· code: %goose export "
+        f"plan_step_N'; " + where)
     assert page.outputs(plan_cell).count() == outputs_before, (
         "the run added outputs to the cell outside the plan widget; " + where)
 

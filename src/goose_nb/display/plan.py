@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from goose_nb.display.rich import RichText
 from goose_nb.display.widgets import WithFallback
-from goose_nb.planning.plan import Plan, plan_from_text
+from goose_nb.planning.plan import Plan, PlanStep, plan_from_text
 
 if TYPE_CHECKING:
     from goose_nb.session import Session
@@ -21,16 +21,31 @@ ACTIONS = "Run it with `%goose_plan run`, change it with `%goose_plan edit`, dro
           "`%goose_plan discard`."
 
 
+def _export_line(number: int, step: PlanStep) -> str:
+    """The magic that gives a step's code, once the run has called tools on it."""
+    return f"%goose export plan_step_{number}" if step.agent_steps else ""
+
+
 def plan_forms(plan: Plan) -> tuple[RichText, str]:
-    """(Markdown + plain text, HTML) of a plan."""
-    items = "".join(
-        f"<li>{'☑' if step.done else '☐'} {html.escape(step.do)}"
-        + (f" <i style='color:#555'>— check: {html.escape(step.check)}</i>" if step.check
-           else "") + "</li>"
-        for step in plan.steps)
-    page = f"<div><b>Plan: {html.escape(plan.title)}</b><ol>{items}</ol></div>"
-    plain = plan.text().replace("\n", "\n  ")
-    return RichText(f"{plan.markdown()}\n\n{ACTIONS}", f"Plan: {plain}\n{ACTIONS}"), page
+    """(Markdown + plain text, HTML) of a plan; after a run, each step that called tools
+    names the ``%goose export`` argument that gives its code."""
+    md, plain, items = [f"**Plan: {plan.title}**", ""], [f"Plan: {plan.title}"], []
+    for number, step in enumerate(plan.steps, start=1):
+        export = _export_line(number, step)
+        md.append(f"{number}. [{'x' if step.done else ' '}] {step.do}"
+                  + (f" — *check:* {step.check}" if step.check else "")
+                  + (f" · code: `{export}`" if export else ""))
+        plain.append(f"  {number}. {step.do}" + (f" — check: {step.check}" if step.check
+                                                 else "") + (f" · code: {export}" if export
+                                                             else ""))
+        items.append(
+            f"<li>{'☑' if step.done else '☐'} {html.escape(step.do)}"
+            + (f" <i style='color:#555'>— check: {html.escape(step.check)}</i>" if step.check
+               else "")
+            + (f" <span style='color:#555'>· code: <code>{export}</code></span>" if export
+               else "") + "</li>")
+    page = f"<div><b>Plan: {html.escape(plan.title)}</b><ol>{''.join(items)}</ol></div>"
+    return RichText("\n".join(md) + f"\n\n{ACTIONS}", "\n".join(plain) + f"\n{ACTIONS}"), page
 
 
 def questions_forms(questions: list[str]) -> RichText:

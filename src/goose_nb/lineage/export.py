@@ -65,6 +65,16 @@ def exported_calls(calls: Sequence[LineageEntry], turns: Sequence[int], *,
                                               and (call.names or include_reads)))]
 
 
+def agent_step_calls(calls: Sequence[LineageEntry], agent_steps: Sequence[tuple[int, int]],
+                     *, include_reads: bool = False) -> list[LineageEntry]:
+    """The exported calls of the agent's steps ``agent_steps`` ((turn, step) pairs: a plan
+    step's), in the order they ran."""
+    wanted = set(agent_steps)
+    turns = sorted({turn for turn, _ in wanted})
+    return [call for call in exported_calls(calls, turns, include_reads=include_reads)
+            if (call.turn, call.step) in wanted]
+
+
 def export_cell(calls: Sequence[LineageEntry]) -> str:
     """The calls as one cell: each headed by its comment, shell and file calls as
     comments."""

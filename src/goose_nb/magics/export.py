@@ -1,16 +1,18 @@
-"""``%goose export [N|all|TASK_ID] [--all] [--file PATH | --check]``: the agent's python
-calls as code.
+"""``%goose export [N|all|TASK_ID|plan_step_N] [--all] [--file PATH | --check]``: the
+agent's python calls as code.
 
 By default the last turn's calls become a new code cell below the current one
 (``set_next_input``, which JupyterLab, Notebook 7 and terminal IPython honour); the same
 code is also shown, folded, for front ends that do not (VS Code, a notebook run headless).
 ``--file`` writes a script instead, with the imports gathered at the top; ``--check`` runs
 the code on the variables as they were before the turn (``lineage/check.py``); a task id
-exports a subagent task of the last run.
+exports a subagent task of the last run, ``plan_step_N`` the calls the agent made on step N
+of the plan's last run.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +22,14 @@ from goose_nb.display.rich import RichText
 from goose_nb.display.tool_block import fence
 
 if TYPE_CHECKING:
+    from goose_nb.planning.plan import PlanStep
     from goose_nb.session import Session
 
-USAGE = ("usage: %goose export [N | all | TASK_ID] [--all] [--file PATH.py | --check] "
-         "(TASK_ID: a task of the last subagent run, e.g. task_1)")
+USAGE = ("usage: %goose export [N | all | TASK_ID | plan_step_N] [--all] "
+         "[--file PATH.py | --check] (TASK_ID: a task of the last subagent run, e.g. task_1; "
+         "plan_step_N: step N of the plan's last run)")
+
+_PLAN_STEP = re.compile(r"plan_step_(\d+)")
 
 
 def _checked(session: Session, turns: list[int], chosen: list[Any], code: str) -> RichText:
@@ -59,8 +65,23 @@ def _subagent_task(session: Session, word: str) -> Any:
     return next((r for r in summary.task_results if r.task_id == word), None)
 
 
+def _plan_step(session: Session, word: str) -> tuple[int, PlanStep] | None:
+    """The plan's step ``plan_step_N`` names, with its number; None for other words."""
+    match = _PLAN_STEP.fullmatch(word)
+    if match is None:
+        return None
+    plan, number = session.current_plan, int(match.group(1))
+    if plan is None:
+        raise UsageError(f"there is no plan, so no {word}: make one in a %%goose_plan cell "
+                         "and run it")
+    if not 1 <= number <= len(plan.steps):
+        raise UsageError(f"no {word}: the plan has steps 1 to {len(plan.steps)}")
+    return number, plan.steps[number - 1]
+
+
 def export_command(shell: Any, session: Session, args: list[str]) -> RichText:
     from goose_nb.lineage.export import (
+        agent_step_calls,
         chosen_turns,
         export_cell,
         export_script,
@@ -82,12 +103,27 @@ def export_command(shell: Any, session: Session, args: list[str]) -> RichText:
         raise UsageError(f"cannot read {' '.join(args)!r}; {USAGE}")
     calls = session.variable_lineage.calls
     task = _subagent_task(session, words[0]) if words else None
+    plan_step = _plan_step(session, words[0]) if words and task is None else None
     if task is not None:
         chosen, turns, where = task_calls(task.task_id, task.detail.events), [], \
             f"subagent {task.task_id}"
         if check:
             raise UsageError("--check works on the session's own turns, not a subagent's "
                              "(it changed a copy of your variables)")
+    elif plan_step is not None:
+        number, step = plan_step
+        turns = sorted({turn for turn, _ in step.agent_steps})
+        if check:
+            turn = str(turns[0]) if turns else "N"
+            raise UsageError("--check works on whole turns, not one plan step (a step may "
+                             "build on the one before): check the plan's turn with "
+                             f"`%goose export {turn} --check`")
+        if not step.agent_steps:
+            text = (f"Nothing to export from plan step {number}: the agent called no tool "
+                    "while on it (or the plan has not run: `%goose_plan run`).")
+            return RichText(text, text)
+        chosen = agent_step_calls(calls, step.agent_steps, include_reads=include_reads)
+        where = f"plan step {number}"
     else:
         try:
             turns = chosen_turns(calls, words[0] if words else "", len(session.turns))

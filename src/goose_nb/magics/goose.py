@@ -85,7 +85,9 @@ class GooseMagics(Magics):
             %goose extensions enable|disable NAME
             %goose extensions add NAME -- CMD ARGS...   a server for this notebook only
             %goose why NAME             the agent's steps that made a variable, newest first
-            %goose export [N|all] [--all] [--file PATH]   the agent's code as a new cell
+            %goose export [N|all] [--all] [--file PATH | --check]   the agent's code as a
+                                        new cell (task_1: a subagent task; plan_step_2:
+                                        a step of the plan's run)
             %goose log LEVEL            debug, info, warning, error or off
             %goose help                 this text
 

@@ -36,20 +36,16 @@ class PlanStep:
     do: str
     check: str = ""
     done: bool = False
+    #: (turn, step) of the agent's steps that called tools while this was the step being
+    #: worked on, in order: their python calls are this step's code (``%goose export
+    #: plan_step_N``)
+    agent_steps: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
 class Plan:
     title: str
     steps: list[PlanStep] = field(default_factory=list)
-
-    def markdown(self) -> str:
-        lines = [f"**Plan: {self.title}**", ""]
-        for number, step in enumerate(self.steps, start=1):
-            box = "x" if step.done else " "
-            check = f" — *check:* {step.check}" if step.check else ""
-            lines.append(f"{number}. [{box}] {step.do}{check}")
-        return "\n".join(lines)
 
     def text(self) -> str:
         """The plan as editable text: a title line, then one numbered step per line."""
@@ -64,6 +60,10 @@ class Plan:
         return (f"Carry out this plan, step by step, with your tools.\n\n{self.text()}\n\n"
                 "After finishing each step, write a line `✓ Step N` (N its number), then go "
                 "on; at the end, sum up what was done.")
+
+    def working_on(self) -> PlanStep | None:
+        """The step being worked on: the first not yet reported done."""
+        return next((step for step in self.steps if not step.done), None)
 
     def tick(self, answer: str) -> int:
         """Tick the steps the agent's answer reports as done; returns how many are."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from goose_nb.agent.loop import Agent
 from goose_nb.agent.turns import TurnOptions
 from goose_nb.errors import ConfigError
-from goose_nb.events import AnswerDelta, Event, Notice
+from goose_nb.events import AnswerDelta, Event, Notice, ToolCallFinished
 from goose_nb.messages import ModelRef
 from goose_nb.planning.plan import PLANNER_INSTRUCTIONS, Plan, PlannerAnswer, parse_planner_answer
 from goose_nb.providers.registry import provider_class
@@ -59,13 +59,23 @@ def ask_planner(host: FeatureHost, prompt: str) -> PlannerAnswer:
 
 def carry_out_plan(host: FeatureHost, plan: Plan) -> TurnRecord:
     """The plan as one turn of the normal agent (lead/worker and all), its steps ticked off
-    as the agent reports them done ("✓ Step N", in any step's text, not only its last)."""
+    as the agent reports them done ("✓ Step N", in any step's text, not only its last).
+
+    A tool call belongs to the step being worked on when it finishes: the first one not
+    yet reported done (the agent says "✓ Step N" before it goes on to the next)."""
     said: list[str] = []
+    for step in plan.steps:  # run again, the whole plan is asked for again: start afresh
+        step.done = False
+        step.agent_steps.clear()
 
     def tick(event: Event) -> None:
         if isinstance(event, AnswerDelta):
             said.append(event.text)
             plan.tick("".join(said))
+        elif isinstance(event, ToolCallFinished):
+            step = plan.working_on()
+            if step is not None and (event.turn, event.step) not in step.agent_steps:
+                step.agent_steps.append((event.turn, event.step))
 
     with host.listening(tick):
         record = host.run_agent(Agent(host, host), plan.prompt())
