@@ -73,6 +73,7 @@ TABLE: dict[str, tuple[str, object]] = {
     "GOOSE_NB_STREAM_IDLE_TIMEOUT": ("stream_idle_timeout", 60),
     "GOOSE_NB_STEP_TIMEOUT": ("step_timeout", 600),
     "GOOSE_NB_RENDER_TIMEOUT": ("render_timeout", 10),
+    "GOOSE_NB_CHECK_MEMORY_MB": ("check_memory_mb", 50),
     "GOOSE_NB_WORKSPACE": ("workspace", None),
     "GOOSE_NB_MAX_ANSWER_CHARS": ("max_answer_chars", 1_000_000),
 }

@@ -196,6 +196,36 @@ def test_check_reports_a_step_that_relied_on_a_failed_calls_effect(shell, model_
     assert "| df2 | ✗ differs | size (2, 2), the agent's (2, 3) |" in shown
 
 
+def test_check_keeps_what_fits_in_its_memory_setting_and_the_last_three_turns(
+        shell, model_server, goose):
+    result, _ = run_cell(shell, "%goose config GOOSE_NB_CHECK_MEMORY_MB=1")
+    assert result.error_in_exec is None
+    shell.user_ns.update(big=np.zeros(250_000), small=[1, 2, 3])  # 2 MB and a few bytes
+    model_server.queue(openai_reply(tool_calls=[python_call("c1", "total = sum(small)")]),
+                       openai_reply("done"))
+    run_cell(shell, "%%goose\nSum small.")
+    _, shown = run_cell(shell, "%goose export --check")
+    assert "| total | ✓ reproduced |" in shown
+    assert ("Not kept before the turn (so not seeded; GOOSE_NB_CHECK_MEMORY_MB=1): big: "
+            "2,000,000 bytes, over the 1,000,000 kept") in shown
+    for number in (2, 3, 4):
+        model_server.queue(openai_reply(f"turn {number}"))
+        run_cell(shell, "%%goose\nAnd?")
+    assert sorted(goose.session.turn_inputs) == [2, 3, 4]
+    _, shown = run_cell(shell, "%goose export 1 --check")
+    assert "Not checked: your variables before turn 1 are no longer kept" in shown
+    # 0 keeps nothing, and --check says which setting to change
+    run_cell(shell, "%goose config GOOSE_NB_CHECK_MEMORY_MB=0")
+    model_server.queue(openai_reply(tool_calls=[python_call("c2", "total = 7")]),
+                       openai_reply("done"))
+    run_cell(shell, "%%goose\nSet total.")
+    assert goose.session.turn_inputs == {}
+    _, shown = run_cell(shell, "%goose export --check")
+    assert "Not checked: GOOSE_NB_CHECK_MEMORY_MB is 0" in shown
+    for name in ("big", "small"):
+        shell.user_ns.pop(name)
+
+
 def test_a_subagent_tasks_code_is_one_export_away(shell, model_server, goose, monkeypatch):
     replies = iter([openai_reply(tool_calls=[python_call("c1", "mine = 40 + 2")]),
                     openai_reply(tool_calls=[python_call("c2", "1/0")]),

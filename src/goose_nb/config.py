@@ -88,6 +88,8 @@ class Settings(BaseModel):
     workspace: str | None = None
     max_answer_chars: int = 1_000_000
     render_timeout: int = 10
+    #: megabytes of the user's variables copied before each turn for ``--check``
+    check_memory_mb: int = 50
 
     def reasoning_effort_for(self, role: str | None) -> ReasoningEffort | None:
         """The lead's own effort where it differs, else ``GOOSE_REASONING_EFFORT``."""
@@ -192,6 +194,8 @@ KEYS: tuple[Key, ...] = (
         "seconds one model call may take, retries included"),
     Key("GOOSE_NB_RENDER_TIMEOUT", "render_timeout", "int", 1,
         "seconds a recipe's templates may take to render"),
+    Key("GOOSE_NB_CHECK_MEMORY_MB", "check_memory_mb", "int", 0,
+        "MB of your variables kept before a turn for %goose export --check (0: none)"),
 )
 KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
 

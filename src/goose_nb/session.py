@@ -413,13 +413,18 @@ class Session:
 
     def _keep_turn_inputs(self) -> None:
         """The user's variables before the next turn, for ``%goose export --check``; kept
-        for the last ``KEPT_TURN_INPUTS`` turns only (each at most ``MAX_KEPT_BYTES``)."""
+        for the last ``KEPT_TURN_INPUTS`` turns only, each at most
+        ``GOOSE_NB_CHECK_MEMORY_MB`` (0: none kept)."""
         from goose_nb.lineage.check import TurnInputs
         from goose_nb.tools.variables import user_variables
 
+        limit = self.settings.check_memory_mb * 1_000_000
+        if not limit:
+            self.turn_inputs.clear()
+            return
         number = len(self.turns) + 1
-        self.turn_inputs[number] = TurnInputs.keep(user_variables(self.namespace,
-                                                                  self.hidden_names))
+        self.turn_inputs[number] = TurnInputs.keep(
+            user_variables(self.namespace, self.hidden_names), limit)
         for old in [n for n in self.turn_inputs if n <= number - KEPT_TURN_INPUTS]:
             del self.turn_inputs[old]
 

@@ -1,11 +1,12 @@
 """``%goose export --check``: does the exported code give the agent's variables again?
 
 Before each turn the session keeps a copy of the user's variables (``TurnInputs``), as long
-as they are small enough: at most ``MAX_KEPT_BYTES`` in all, larger values are left out and
-named. The check runs the exported code in a fresh namespace seeded with the copy kept
-before the first exported turn, then compares each variable the exported calls changed
-with the agent's own result, as the lineage recorded it after the agent's last step on it:
-same type, shape, columns and sampled content (identity aside, since the values are new).
+as they are small enough: at most ``GOOSE_NB_CHECK_MEMORY_MB`` in all (50 MB unless set),
+larger values are left out and named. The check runs the exported code in a fresh
+namespace seeded with the copy kept before the first exported turn, then compares each
+variable the exported calls changed with the agent's own result, as the lineage recorded
+it after the agent's last step on it: same type, shape, columns and sampled content
+(identity aside, since the values are new).
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from typing import Any
 from goose_nb.lineage.store import LineageEntry
 from goose_nb.tools.fingerprints import Fingerprint, fingerprint
 from goose_nb.tools.python_exec import execute
-
-#: the most memory the copies of the user's variables kept before a turn may take
-MAX_KEPT_BYTES = 50_000_000
 
 
 def size_of(value: Any) -> int:
@@ -43,13 +41,14 @@ class TurnInputs:
     left_out: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def keep(cls, variables: Mapping[str, Any]) -> TurnInputs:
+    def keep(cls, variables: Mapping[str, Any], limit: int) -> TurnInputs:
+        """Copies of ``variables``, at most ``limit`` bytes of them in all."""
         kept = cls()
-        room = MAX_KEPT_BYTES
+        room = limit
         for name, value in variables.items():
             size = size_of(value)
             if size > room:
-                kept.left_out[name] = f"{size:,} bytes, over the {MAX_KEPT_BYTES:,} kept"
+                kept.left_out[name] = f"{size:,} bytes, over the {limit:,} kept"
                 continue
             try:
                 kept.values[name] = copy.deepcopy(value)

@@ -35,9 +35,13 @@ _PLAN_STEP = re.compile(r"plan_step_(\d+)")
 def _checked(session: Session, turns: list[int], chosen: list[Any], code: str) -> RichText:
     """``--check``: the exported code on the variables as they were before the turns."""
     from goose_nb.display.rich import table
-    from goose_nb.lineage.check import MAX_KEPT_BYTES, check_export
+    from goose_nb.lineage.check import check_export
 
     inputs = session.turn_inputs.get(turns[0])
+    if inputs is None and not session.settings.check_memory_mb:
+        text = ("Not checked: GOOSE_NB_CHECK_MEMORY_MB is 0, so your variables are not kept "
+                "before a turn; set it (in MB) and run the turn again.")
+        return RichText(text, text)
     if inputs is None:
         text = (f"Not checked: your variables before turn {turns[0]} are no longer kept "
                 "(only the last 3 turns' are).")
@@ -52,7 +56,8 @@ def _checked(session: Session, turns: list[int], chosen: list[Any], code: str) -
             "(a failed call's partial effect, or your own change between its steps).")
     grid = table(head, ["variable", "check", "detail"], rows)
     notes = [f"{name}: {why}" for name, why in inputs.left_out.items()]
-    tail = (f"\n\nNot kept before the turn (so not seeded; limit {MAX_KEPT_BYTES:,} bytes): "
+    limit = f"GOOSE_NB_CHECK_MEMORY_MB={session.settings.check_memory_mb}"
+    tail = (f"\n\nNot kept before the turn (so not seeded; {limit}): "
             + "; ".join(notes)) if notes else ""
     return RichText(grid.markdown + tail, grid.plain + tail)
 
