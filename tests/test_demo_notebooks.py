@@ -66,7 +66,7 @@ def test_exploratory_notebook_inspects_computes_and_plots(exploratory):
     assert f"turn 2 · step 1 · openai/gpt-4o-mini · cell [{ran_in}]" in why  # the kernel's
     assert 'sales["revenue"] = sales["units"] * sales["unit_price"]' in why
     exported = shown(cell_for(notebook, "%goose export all"))
-    assert "2 call(s) of turns 1, 2, 3, as a new cell below" in exported
+    assert "2 call(s) of turns 2, 3, as a new cell below" in exported  # turn 1 only read
     assert "# turn 2, step 1 — openai/gpt-4o-mini" in exported
     assert "# turn 3, step 1 — openai/gpt-4o-mini" in exported
 

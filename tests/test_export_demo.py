@@ -27,7 +27,7 @@ def test_the_exported_lead_worker_demo_reproduces_growth(tmp_path: Path) -> None
     said = "".join(str(o.get("data", {}).get("text/plain", ""))
                    for o in cell_for(ran, "%goose export all").outputs)
     # turn 5 ran no tool; three calls changed variables (the others only looked)
-    assert said == "Wrote 3 call(s) of turns 1, 2, 3, 4, 6 to exported.py."
+    assert said == "Wrote 3 call(s) of turns 2, 3, 4 to exported.py."  # the turns they are from
     agents_growth = cell_for(ran, "print(growth.to_json())").outputs[0].text.strip()
     script = (folder / "exported.py").read_text()
     assert "# turn" in script and "growth" in script

@@ -135,6 +135,8 @@ def export_command(shell: Any, session: Session, args: list[str]) -> RichText:
         except ValueError as exc:
             raise UsageError(f"{exc}; {USAGE}") from None
         chosen = exported_calls(calls, turns, include_reads=include_reads)
+        # the turns the code comes from (`all` names every turn with a tool call)
+        turns = sorted({call.turn for call in chosen}) or turns
         where = (f"turn{'s' if len(turns) > 1 else ''} {', '.join(map(str, turns))}" if turns
                  else "no turn yet")
     if not chosen and task is not None:
