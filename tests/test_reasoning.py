@@ -232,3 +232,88 @@ def test_a_json_answer_is_parsed_from_the_answer_not_the_thinking(model_server,
               "required": ["name"]}
     record = session.ask("Name it.", TurnOptions(response_schema=schema))
     assert record.structured == {"name": "Pip"}
+
+
+#: the Messages API's own answer to a request that switches thinking on inside a tool loop
+#: whose assistant message began without it (its documented rule, its wording)
+THINKING_MID_TURN = (
+    "messages.{index}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+    "`{found}`. When `thinking` is enabled, a final `assistant` message must start with a "
+    "thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). "
+    "We recommend you include thinking blocks from previous turns. To avoid this "
+    "requirement, disable `thinking`.")
+
+
+def anthropic_refusal(body: dict[str, Any]) -> str | None:
+    """What the Messages API refuses in ``body``, by its documented thinking rules: a
+    thinking block it did not sign, and thinking switched on in the middle of a tool loop."""
+    messages = body["messages"]
+    for index, message in enumerate(messages):
+        for number, block in enumerate(message["content"] if isinstance(
+                message["content"], list) else []):
+            if block.get("type") == "thinking" and block.get("signature") != SIGNATURE:
+                return f"messages.{index}.content.{number}: Invalid `signature` in `thinking` block"
+    last = messages[-1]["content"]
+    in_tool_loop = isinstance(last, list) and any(b.get("type") == "tool_result" for b in last)
+    if "thinking" in body and in_tool_loop:
+        index = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+        first = messages[index]["content"][0]
+        if first.get("type") not in ("thinking", "redacted_thinking"):
+            return THINKING_MID_TURN.format(index=index, found=first.get("type"))
+    return None
+
+
+def with_reasoning(reply: Reply, thinking: str) -> Reply:
+    """An OpenAI-compatible stream with a ``reasoning_content`` delta first (DeepSeek)."""
+    chunk = _sse({"id": "c1", "object": "chat.completion.chunk", "model": "deepseek-reasoner",
+                  "choices": [{"index": 0, "delta": {"reasoning_content": thinking}}]})
+    return Reply(chunks=[chunk, *reply.chunks])
+
+
+@pytest.mark.parametrize("worker", ["anthropic", "openai"])
+def test_an_escalation_to_a_thinking_lead_is_a_request_the_api_takes(
+        model_server, make_session, worker):
+    """The worker (Claude without thinking, or a reasoning model on an OpenAI-compatible
+    server) fails twice; the lead, Claude with thinking, takes the rest of the turn. Its
+    step continues a tool loop that began without thinking, so it goes without (the API
+    refuses to switch it on mid-loop), and no unsigned thinking is sent; the next turn,
+    the lead thinks again."""
+    from model_server import python_call
+
+    failing = [python_call("c1", "1/0"), python_call("c2", "undefined_name")]
+    if worker == "anthropic":
+        worker_replies = [anthropic_reply("", [call], model="claude-worker") for call in failing]
+    else:
+        worker_replies = [with_reasoning(openai_reply(tool_calls=[call]), f"Try {call[0]}.")
+                          for call in failing]
+    lead_replies = [anthropic_reply("Division by zero: fixed by hand."),
+                    anthropic_thinking_reply(["Second turn."], text="Still here.")]
+    refused: list[str] = []
+
+    def respond(request: Any) -> Reply:
+        if request.path.endswith("/messages") and request.json["model"] == "claude-lead":
+            refusal = anthropic_refusal(request.json)
+            if refusal:
+                refused.append(refusal)
+                return Reply(400, [json.dumps({"type": "error", "error": {
+                    "type": "invalid_request_error", "message": refusal}}).encode()],
+                    content_type="application/json")
+            return lead_replies.pop(0)
+        return worker_replies.pop(0)
+
+    model_server.responder = respond
+    session = make_session(model_server, worker, GOOSE_MODEL="claude-worker"
+                           if worker == "anthropic" else "deepseek-reasoner",
+                           GOOSE_LEAD_PROVIDER="anthropic", GOOSE_LEAD_MODEL="claude-lead",
+                           GOOSE_LEAD_TURNS="0", GOOSE_LEAD_REASONING_EFFORT="low")
+    session.namespace = {}
+    first = session.ask("Compute it.")
+    second = session.ask("And now?")
+    assert refused == []
+    assert (first.answer, second.answer) == ("Division by zero: fixed by hand.", "Still here.")
+    escalated, next_turn = (r.json for r in model_server.requests
+                            if r.json["model"] == "claude-lead")
+    assert "thinking" not in escalated and escalated["max_tokens"] == 4096
+    assert not any(b.get("type") == "thinking" for m in escalated["messages"]
+                   if isinstance(m["content"], list) for b in m["content"])
+    assert next_turn["thinking"] == {"type": "enabled", "budget_tokens": 1024}

@@ -9,6 +9,7 @@ are not ours to run), ``message_delta`` (stop reason, final output usage), ``mes
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
@@ -32,6 +33,8 @@ from goose_nb.messages import (
 )
 from goose_nb.providers.base import HTTPProvider, json_chunk, make_tool_call, names_in
 from goose_nb.providers.http import Endpoint, normalize_host, read_to_end
+
+logger = logging.getLogger("goose_nb.providers")
 
 API_VERSION = "2023-06-01"
 #: ``thinking.budget_tokens`` per ``GOOSE_REASONING_EFFORT`` (the API's minimum is 1,024)
@@ -71,10 +74,29 @@ def _result_content(result: ToolResult) -> str | list[dict[str, Any]]:
         for image in result.images)]
 
 
-def _thinking_block(reasoning: Reasoning) -> dict[str, Any]:
+def _thinking_block(reasoning: Reasoning) -> dict[str, Any] | None:
+    """The block that sends ``reasoning`` back; None for thinking Claude did not sign (a
+    worker's on another provider, after a lead/worker switch): the API checks every
+    signature and refuses the request over one it did not make."""
     if reasoning.redacted:
         return {"type": "redacted_thinking", "data": reasoning.data}
+    if not reasoning.signature:
+        return None
     return {"type": "thinking", "thinking": reasoning.text, "signature": reasoning.signature}
+
+
+def continues_without_thinking(wire: list[dict[str, Any]]) -> bool:
+    """True when these messages continue a tool loop (they end with tool results) whose
+    last assistant message does not begin with a thinking block: the API takes no
+    thinking switched on inside one assistant turn, so such a step goes without (a lead
+    with thinking pulled in mid-turn after a worker without; it thinks from the next
+    turn on)."""
+    last = wire[-1]["content"] if wire and wire[-1]["role"] == "user" else None
+    if not (isinstance(last, list) and any(b.get("type") == "tool_result" for b in last)):
+        return False
+    assistant: Any = next((m["content"] for m in reversed(wire) if m["role"] == "assistant"), [])
+    first = assistant[0] if isinstance(assistant, list) and assistant else {}
+    return first.get("type") not in ("thinking", "redacted_thinking")
 
 
 def to_anthropic_messages(messages: list[Message]) -> list[dict[str, Any]]:
@@ -95,7 +117,7 @@ def to_anthropic_messages(messages: list[Message]) -> list[dict[str, Any]]:
         elif message.role == "assistant" and (message.tool_calls or message.reasoning):
             # the thinking blocks go back first, signed, exactly as they came: the API
             # refuses a tool result whose turn lost them
-            content: list[dict[str, Any]] = [_thinking_block(r) for r in message.reasoning]
+            content = [block for block in map(_thinking_block, message.reasoning) if block]
             if message.text:
                 content.append({"type": "text", "text": message.text})
             content.extend(
@@ -304,10 +326,11 @@ class AnthropicProvider(HTTPProvider):
             HIDDEN_THINKING_TOKENS if request.reasoning_effort else 0)
 
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
+        messages = to_anthropic_messages(request.messages)
         body: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
-            "messages": to_anthropic_messages(request.messages),
+            "messages": messages,
             "stream": True,
         }
         if request.system:
@@ -317,10 +340,15 @@ class AnthropicProvider(HTTPProvider):
                 {"name": t.name, "description": t.description, "input_schema": t.parameters}
                 for t in request.tools
             ]
-        if request.reasoning_effort is not None:
+        effort = request.reasoning_effort
+        if effort is not None and continues_without_thinking(messages):
+            logger.info("%s: no thinking for this step: it continues a tool loop that "
+                        "began without thinking", request.model)
+            effort = None
+        if effort is not None:
             # the budget must leave room for the answer under max_tokens, and thinking
             # takes no temperature (the API refuses one)
-            budget = THINKING_BUDGETS[request.reasoning_effort]
+            budget = THINKING_BUDGETS[effort]
             body["thinking"] = {"type": "enabled", "budget_tokens": budget}
             body["max_tokens"] = self.output_ceiling(request)
         elif request.temperature is not None:
