@@ -147,18 +147,26 @@ def test_an_unpriced_model_with_a_budget_stops_headless(model_server, make_sessi
     assert session.ask("hello").answer == "unbudgeted"  # without a budget it runs
 
 
-@pytest.mark.parametrize(("answer", "sent"), [("y", 1), ("n", 0)])
-def test_an_unpriced_model_with_a_budget_asks_where_someone_can_answer(
+@pytest.mark.parametrize(("answer", "sent"), [("y", 2), ("n", 0)])
+def test_an_unpriced_model_with_a_budget_asks_once_a_turn_where_someone_can_answer(
         model_server, make_session, prices, monkeypatch, answer, sent):
     asked: list[str] = []
     monkeypatch.setattr("builtins.input", lambda question: asked.append(question) or answer)
     session = make_session(model_server, "openai", GOOSE_MODEL="mystery-model",
                            GOOSE_NB_PRICES=str(prices))
-    model_server.queue(openai_reply("asked first"))
+    session.namespace = {}
+    question = ("Budget: the price of openai/mystery-model is not known, so a step on it "
+                "cannot be budgeted. Run this turn's steps on it anyway, outside the "
+                "budget? [y/N] ")
+    model_server.queue(openai_reply(tool_calls=[python_call("c1", "x = 1")]),
+                       openai_reply("two steps"))
     record = session.ask("hello", budget=1.0)
-    assert asked == ["Budget: the price of openai/mystery-model is not known, so a step on "
-                     "it cannot be budgeted. Run it anyway, outside the budget? [y/N] "]
+    assert asked == [question]  # the turn's second step is not asked again
     assert len(model_server.requests) == sent and record.stopped_by_budget is (sent == 0)
+    if answer == "y":  # a new turn asks again
+        model_server.queue(openai_reply("again"))
+        session.ask("and again", budget=1.0)
+        assert asked == [question, question]
 
 
 def test_the_magics_take_a_budget_and_refuse_a_bad_one(shell, model_server, tmp_path,

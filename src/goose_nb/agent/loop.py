@@ -326,17 +326,21 @@ class Agent:
 
     async def _reserve(self, model: ModelRef, provider: Provider, role: Role | None,
                        state: TurnState, tools: list[ToolSpec]) -> float:
-        """Hold the step's estimate in every budget with a limit, or stop the turn. A
-        step whose price is unknown runs only when the user says yes to it."""
+        """Hold the step's estimate in every budget with a limit, or stop the turn. Steps
+        on a model of unknown price run only when the user says yes, once a turn."""
         limited = [b for b in self._budgets() if b.limit is not None]
         if not limited:
             return 0.0
         estimate = self._estimate(model, provider, role, state, tools)
+        if estimate is None and model in state.unbudgeted:
+            return 0.0
         if estimate is None:
             unknown = (f"Budget: the price of {model} is not known, so a step on it cannot "
                        "be budgeted")
-            answer = await self.host.confirm(f"{unknown}. Run it anyway, outside the budget?")
+            answer = await self.host.confirm(
+                f"{unknown}. Run this turn's steps on it anyway, outside the budget?")
             if answer:
+                state.unbudgeted.add(model)
                 return 0.0
             raise _OverBudget(
                 f"{unknown}; the turn stops here{' (declined)' if answer is False else ''}. "

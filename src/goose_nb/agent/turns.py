@@ -80,6 +80,8 @@ class TurnState:
     messages: list[Message]
     partial_text: list[str] = field(default_factory=list)
     pending_results: list[ToolResult] = field(default_factory=list)
+    #: models of unknown price the user let run outside the budget, for this turn
+    unbudgeted: set[ModelRef] = field(default_factory=set)
 
     def interrupted_messages(self) -> list[Message]:
         """This turn's messages made valid for the history after an interrupt."""
