@@ -539,7 +539,7 @@ def test_a_subagent_running_a_recipe_gets_the_recipes_extensions(model_server, m
 
 
 def test_a_recipe_naming_extensions_runs_the_configured_ones(model_server, make_session,
-                                                            tmp_path):
+                                                            tmp_path, recwarn):
     """``extensions: [stub, github, developer]`` as published recipes write them: the
     user's disabled ``stub`` runs for the recipe, ``developer`` is the notebook's tools, and
     ``github``, configured nowhere, is one warning line."""
@@ -564,6 +564,15 @@ def test_a_recipe_naming_extensions_runs_the_configured_ones(model_server, make_
     assert stub_processes() == before
     [row] = session.extensions.rows()
     assert (row.name, row.enabled, row.status) == ("stub", False, "not started")
+    # what the loader noticed is in the task's transcript, not Python warnings on stderr
+    from goose_nb.events import Notice
+    from goose_nb.recipes import RecipeWarning
+
+    noticed = [e.text for e in summary.task_results[0].detail.events if isinstance(e, Notice)]
+    assert noticed[:3] == [f"recipe named: extension {name!r} is a bare name: the run uses "
+                           "the configured extension of that name"
+                           for name in ("stub", "github", "Developer")]
+    assert not [w for w in recwarn if issubclass(w.category, RecipeWarning)]
 
 
 # Goose's platform tools: search, resources ----------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from goose_nb.agent.lead_worker import LeadWorkerPolicy, PolicyConfig
 from goose_nb.agent.loop import Agent
 from goose_nb.agent.turns import PrivateConversation, TurnOptions, cell_budget
 from goose_nb.errors import GooseError
-from goose_nb.events import SubagentFinished, SubagentStarted
+from goose_nb.events import Event, Notice, SubagentFinished, SubagentStarted
 from goose_nb.messages import Usage
 from goose_nb.recipes import load_recipe
 from goose_nb.subagents.external import ask_external
@@ -147,19 +147,23 @@ async def run_subagents(
 
 
 async def _task_run(
-    host: FeatureHost, task: SubagentTask, limits: RunLimits
+    host: FeatureHost, task: SubagentTask, limits: RunLimits, notify: Callable[[Event], None]
 ) -> tuple[str, TurnOptions, Extensions | None]:
     """The prompt and options of a task: a recipe's rendered instructions and settings
     joined to the subagent's own, its models (``models.py``), and the recipe's
     extensions, which run for this subagent only (the parent's it inherits through its
-    tools)."""
+    tools). What the recipe's loader noticed goes to ``notify``, into the task's
+    transcript."""
     worker_provider = await host.worker_provider_name()
     if not task.recipe:
         models = task_models(host.settings, task, None, worker_provider)
         return task.prompt or "", _with_models(TurnOptions(
             instructions=SUBAGENT_INSTRUCTIONS, budget=limits.budget,
             max_steps=task.max_turns or limits.max_turns), models), None
-    recipe = load_recipe(task.recipe, recipe_path=host.settings.recipe_path or "")
+    recipe = load_recipe(task.recipe, recipe_path=host.settings.recipe_path or "",
+                         warn=False)
+    for message in recipe.warnings:
+        notify(Notice(f"recipe {task.recipe}: {message}", "warning"))
     rendered = recipe.render(task.params, time_limit=host.settings.render_timeout)
     options = recipe.turn_options(rendered, default_provider=worker_provider)
     models = task_models(host.settings, task, options.model, worker_provider)
@@ -224,7 +228,8 @@ async def run_task(
             else:
                 status, answer = "success", reply.text
         else:
-            prompt, options, extensions = await _task_run(host, task, limits)
+            prompt, options, extensions = await _task_run(host, task, limits,
+                                                          conversation.emit)
             conversation.policy = _policy(host, options)
             agent = Agent(host, conversation, options, runner, usage_role="subagent")
             record = await asyncio.wait_for(agent.run_turn(prompt), timeout)
