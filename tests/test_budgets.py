@@ -98,6 +98,23 @@ def test_the_lead_hands_a_step_to_the_worker_when_only_the_worker_fits(
     assert switches == ["lead → worker: budget"]
 
 
+def test_a_lead_step_within_the_budget_reads_the_history_once(model_server, make_session,
+                                                             prices, monkeypatch):
+    """The lead's estimate decides whether it may run and is then what the step holds:
+    one count of the history for both, not one each."""
+    import goose_nb.agent.loop as loop
+
+    counted: list[int] = []
+    count = loop.billed_input_ceiling
+    monkeypatch.setattr(loop, "billed_input_ceiling",
+                        lambda *args: counted.append(1) or count(*args))
+    session = priced(make_session, model_server, prices, GOOSE_LEAD_MODEL="lead-m")
+    model_server.queue(tool_step(1), openai_reply("on the lead"))
+    record = session.ask("hello", budget=5.0)
+    assert [s.role for s in record.steps] == ["lead", "lead"]
+    assert len(counted) == 2  # one a step
+
+
 def test_parallel_subagents_share_the_budget_and_skip_what_cannot_fit(
         model_server, make_session, prices, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

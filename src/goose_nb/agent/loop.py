@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from goose_nb.agent.lead_worker import PolicyEvent
 from goose_nb.agent.turns import Conversation, StepRecord, TurnOptions, TurnRecord, TurnState
@@ -100,6 +100,9 @@ class Agent:
         self.usage_role = usage_role
         schema = self.options.response_schema
         self.schema = SchemaCheck(schema) if schema else None
+        #: the last step estimate and what it was made of: with a budget, a lead step's is
+        #: asked for twice (may the lead run? then, hold it), and it reads the whole history
+        self._last_estimate: tuple[tuple[Any, ...], float | None] | None = None
 
     async def run_turn(self, prompt: str) -> TurnRecord:
         conversation = self.conversation
@@ -302,6 +305,9 @@ class Agent:
         """The most the next step can cost on ``model``: the whole history counted on the
         safe side (``billed_input_ceiling``, with the provider's hidden prompt), and the
         whole output limit priced as output. None: no known price."""
+        key = (model, role, len(self.conversation.history), len(state.messages), len(tools))
+        if self._last_estimate is not None and self._last_estimate[0] == key:
+            return self._last_estimate[1]
         host = self.host
         system = build_system_prompt(tools, host.hints(), self.conversation.context_digest,
                                      self._instructions())
@@ -314,7 +320,9 @@ class Agent:
         tokens = min(tokens + provider.hidden_input_tokens(request),
                      host.context_limit(model.model, role))
         ceiling = provider.output_ceiling(request)
-        return host.step_price(model, Usage(input_tokens=tokens, output_tokens=ceiling))
+        price = host.step_price(model, Usage(input_tokens=tokens, output_tokens=ceiling))
+        self._last_estimate = (key, price)
+        return price
 
     def _affordable(self, model: ModelRef, provider: Provider, role: Role | None,
                     state: TurnState, tools: list[ToolSpec]) -> bool:
