@@ -32,16 +32,14 @@ def plan_forms(plan: Plan) -> tuple[RichText, str]:
     md, plain, items = [f"**Plan: {plan.title}**", ""], [f"Plan: {plan.title}"], []
     for number, step in enumerate(plan.steps, start=1):
         export = _export_line(number, step)
-        md.append(f"{number}. [{'x' if step.done else ' '}] {step.do}"
-                  + (f" — *check:* {step.check}" if step.check else "")
+        box, check = "x" if step.done else " ", step.check
+        md.append(f"{number}. [{box}] {step.do}" + (f" — *check:* {check}" if check else "")
                   + (f" · code: `{export}`" if export else ""))
-        plain.append(f"  {number}. {step.do}" + (f" — check: {step.check}" if step.check
-                                                 else "") + (f" · code: {export}" if export
-                                                             else ""))
+        plain.append(f"  {number}. {step.do}" + (f" — check: {check}" if check else "")
+                     + (f" · code: {export}" if export else ""))
         items.append(
             f"<li>{'☑' if step.done else '☐'} {html.escape(step.do)}"
-            + (f" <i style='color:#555'>— check: {html.escape(step.check)}</i>" if step.check
-               else "")
+            + (f" <i style='color:#555'>— check: {html.escape(check)}</i>" if check else "")
             + (f" <span style='color:#555'>· code: <code>{export}</code></span>" if export
                else "") + "</li>")
     page = f"<div><b>Plan: {html.escape(plan.title)}</b><ol>{''.join(items)}</ol></div>"
