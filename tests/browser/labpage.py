@@ -217,10 +217,11 @@ class NotebookPage:
 
     The server's front end decides the page: JupyterLab, or Notebook 7, whose notebook
     panel, toolbar and Run menu are JupyterLab's own components (the same DOM, so the same
-    reading and acting)."""
+    reading and acting). A notebook is expected without outputs, to be run by the test;
+    ``saved_outputs=True`` expects it opened with the outputs it was saved with, not run."""
 
     def __init__(self, server: LabServer, browser: Any, name: str,
-                 errors: list[str] | None = None) -> None:
+                 errors: list[str] | None = None, saved_outputs: bool = False) -> None:
         self.server = server
         self.name = name
         self.notebook = json.loads((server.root / name).read_text(encoding="utf-8"))
@@ -238,9 +239,14 @@ class NotebookPage:
                               and s["kernel"] not in ("", "No Kernel")
                               and s["status"] == "idle"),
                    90, "the notebook to show all its cells and its kernel to be idle")
-        started = [p for p in self.state()["prompts"] if p is not None and p != "[ ]:"]
-        assert not started, (f"{name} opened with cells already run ({started}): the test "
-                             "needs a notebook without outputs")
+        prompts = [p for p in self.state()["prompts"] if p is not None]
+        started = [p for p in prompts if p != "[ ]:"]
+        if saved_outputs:
+            assert started, (f"{name} opened with no execution counts ({prompts}): its "
+                             "saved copy has no outputs")
+        else:
+            assert not started, (f"{name} opened with cells already run ({started}): the "
+                                 "test needs a notebook without outputs")
 
     def _on_console(self, message: Any) -> None:
         if message.type == "error":

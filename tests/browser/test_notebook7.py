@@ -4,7 +4,8 @@
 lineage notebook of ``lineage_checks.py`` is opened at /notebooks/NAME.ipynb, run with
 Run > Run All Cells, and checked on the rendered DOM with the same checks as in JupyterLab:
 the turn's tool blocks, ``%goose why``, ``--check``, ``--file``, ``session.lineage()`` and
-the cell ``%goose export`` inserts below itself.
+the cell ``%goose export`` inserts below itself. And every demo notebook runs there, its
+widgets drawn and no console error raised.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 
 import pytest
 
-from browser.labpage import LabServer, NotebookPage, clip
+from browser.labpage import NOTEBOOKS, LabServer, NotebookPage, clip
 from browser.lineage_checks import CELLS, check_lineage_notebook
 from browser.test_jupyterlab import IGNORED_CONSOLE_ERRORS, write_notebook
 
@@ -59,3 +60,29 @@ def test_why_check_file_and_export_in_notebook7(notebook7: LabServer,
     finally:
         page.close()
         notebook7.shut_down_sessions(NOTEBOOK7)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_demo_notebook_runs_in_notebook7(notebook7: LabServer, browser: object,
+                                         name: str) -> None:
+    errors: list[str] = []
+    page = NotebookPage(notebook7, browser, name, errors)
+    try:
+        page.run_all()
+        page.screenshot("notebook7")
+        found = [e for e in errors if not any(re.search(p, e) for p, _ in NOTEBOOK7_CONSOLE_ERRORS)]
+        assert not found, (f"{name} in Notebook 7: {len(found)} browser console error(s) while "
+                           "opening and running it:\n" + "\n".join(clip(e, 800) for e in found))
+        text = page.page_text()
+        assert "Error displaying widget" not in text, (
+            f"{name} in Notebook 7 shows 'Error displaying widget': "
+            + clip(text[text.index("Error displaying widget") - 200:][:600]))
+        drawn = page.page.locator(".jupyter-widgets").count()
+        shown = page.page.locator(".jp-OutputArea-output").count()
+        assert shown, f"{name} in Notebook 7 shows no output at all after Run All Cells"
+        if any("%goose settings" in page.source(i) for i in page.code_cells):
+            assert drawn, (f"{name} in Notebook 7: %goose settings ran but no widget is drawn "
+                           f"({shown} outputs on the page)")
+    finally:
+        page.close()
+        notebook7.shut_down_sessions(name)
