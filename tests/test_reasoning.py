@@ -176,6 +176,16 @@ def test_ollama_thinking(model_server, make_session):
     assert model_server.requests[0].json["think"] is True
 
 
+@pytest.mark.parametrize(("model", "think"), [("gpt-oss:20b", "low"), ("gpt-oss", "low"),
+                                              ("library/gpt-oss:120b", "low"),
+                                              ("qwen3:8b", True), ("deepseek-r1", True)])
+def test_ollama_gets_a_level_only_for_gpt_oss(model_server, make_session, model, think):
+    model_server.queue(ollama_reply("ok", model=model))
+    make_session(model_server, "ollama", GOOSE_MODEL=model,
+                 GOOSE_REASONING_EFFORT="low").ask("x")
+    assert model_server.requests[0].json["think"] == think
+
+
 def test_each_provider_asks_for_reasoning_in_its_own_terms(model_server, make_session):
     model_server.queue(openai_reply("a"), anthropic_reply("b"), ollama_reply("c"))
     make_session(model_server, "openai", GOOSE_REASONING_EFFORT="medium").ask("x")

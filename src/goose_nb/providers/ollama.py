@@ -105,6 +105,14 @@ class LineAssembler:
         )
 
 
+def think_value(model: str, effort: str) -> bool | str:
+    """Ollama's ``think`` for an effort: the level itself for gpt-oss, which takes only
+    ``low`` / ``medium`` / ``high`` (it ignores ``true``), else ``true``, the switch other
+    thinking models take (levels are gpt-oss's alone)."""
+    family = model.rsplit("/", 1)[-1].split(":", 1)[0]
+    return effort if family.startswith("gpt-oss") else True
+
+
 class OllamaProvider(HTTPProvider):
     name = "ollama"
     default_model = "qwen3"
@@ -139,9 +147,7 @@ class OllamaProvider(HTTPProvider):
         if request.temperature is not None:
             body["options"]["temperature"] = request.temperature
         if request.reasoning_effort is not None:
-            # Ollama's switch: thinking on (levels are for gpt-oss only; true works for all
-            # thinking models)
-            body["think"] = True
+            body["think"] = think_value(request.model, request.reasoning_effort)
         return body
 
     async def parse(
