@@ -312,6 +312,13 @@ def test_subagent_summaries_show_one_row_per_task(notebooks: Notebooks) -> None:
         table.scroll_into_view_if_needed()
         if not table.is_visible():
             problems.append(f"{start!r}: the summary table is in the DOM but not visible")
+        # each task's code is one %goose export argument away, in the widget too
+        said = squash(page.outputs(index).evaluate_all(
+            "(outputs) => outputs.map(o => o.textContent).join(' ')"))
+        missing = [t for t in tasks if f"%goose export {t}" not in said]
+        if missing:
+            problems.append(f"{start!r}: the summary does not name `%goose export TASK` for "
+                            f"{missing}; it reads {clip(said, 600)}")
     assert not problems, "\n".join(problems)
 
 

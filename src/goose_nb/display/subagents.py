@@ -47,6 +47,12 @@ def _outcome(result: TaskResult) -> str:
     return (result.result or "") if result.status == "success" else f"error: {result.error}"
 
 
+def _export_hint(result: TaskResult) -> str:
+    """The line under a task's transcript that names the magic giving its code."""
+    return (f"<div>Its python code as a cell: <code>%goose export "
+            f"{html.escape(result.task_id)}</code></div>")
+
+
 def transcript(result: TaskResult) -> TurnOutput:
     """What the subagent's turn showed, rebuilt from its events as a turn view would."""
     view = TurnView(live=False, show=False)
@@ -78,7 +84,7 @@ def summary_forms(summary: SubagentSummary, show_cost: bool = True) -> tuple[Ric
     for result, shown in zip(summary.task_results, transcripts, strict=True):
         page.append(f"<details><summary>{html.escape(result.task_id)}: "
                     f"{html.escape(_outcome(result)[:120])}</summary><pre>"
-                    f"{html.escape(repr(shown))}</pre></details>")
+                    f"{html.escape(repr(shown))}</pre>{_export_hint(result)}</details>")
     page.append("</div>")
     return RichText("\n\n".join(md), "\n".join(plain)), "".join(page)
 
@@ -93,7 +99,7 @@ def summary_view(summary: SubagentSummary, show_cost: bool = True) -> WithFallba
         grid = page.split("</table>")[0] + "</table></div>"
         transcripts = ipywidgets.Accordion(children=[
             ipywidgets.HTML(f"<b>Result:</b> {html.escape(_outcome(r))}<pre>"
-                            f"{html.escape(repr(transcript(r)))}</pre>")
+                            f"{html.escape(repr(transcript(r)))}</pre>{_export_hint(r)}")
             for r in summary.task_results
         ])
         for index, result in enumerate(summary.task_results):
