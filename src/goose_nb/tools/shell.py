@@ -125,7 +125,12 @@ async def _within(future: asyncio.Future[Any], seconds: float) -> bool:
 
 async def _close(transport: asyncio.SubprocessTransport, capture: _Capture) -> None:
     """Close the pipes (whoever still holds them) and let asyncio finish tearing down
-    while the loop runs, so no transport is left for the garbage collector to warn about."""
+    while the loop runs, so no transport is left for the garbage collector to warn about.
+
+    A command just killed is let exit first: closing the transport polls the process, and
+    a poll that reaps it before asyncio's child watcher does makes the watcher log
+    "Unknown child process pid" (and report 255)."""
+    await _within(capture.exited, DRAIN_GRACE)
     transport.close()
     await _within(capture.closed, DRAIN_GRACE)
 
