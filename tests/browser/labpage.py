@@ -66,6 +66,19 @@ def clip(text: str, limit: int = 1500) -> str:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more chars)"
 
 
+def assert_ran_clean(page: NotebookPage, errors: list[str],
+                     ignored: list[tuple[str, str]], where: str) -> None:
+    """No console error but the ``ignored`` ones (regular expressions, with why), and no
+    widget that failed to display, on a notebook opened and run in ``page``."""
+    found = [e for e in errors if not any(re.search(pattern, e) for pattern, _ in ignored)]
+    assert not found, (f"{where}: {len(found)} browser console error(s) while opening, "
+                       "running and using it:\n" + "\n".join(clip(e, 800) for e in found))
+    text = page.page_text()
+    assert "Error displaying widget" not in text, (
+        f"{where} shows 'Error displaying widget': "
+        + clip(text[text.index("Error displaying widget") - 200:][:600]))
+
+
 class LabServer:
     """``jupyter lab`` on 127.0.0.1, serving a temporary copy of notebooks/.
 

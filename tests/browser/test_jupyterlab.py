@@ -17,7 +17,15 @@ from typing import Any
 import nbformat
 import pytest
 
-from browser.labpage import NOTEBOOKS, LabServer, NotebookPage, Notebooks, clip, squash
+from browser.labpage import (
+    NOTEBOOKS,
+    LabServer,
+    NotebookPage,
+    Notebooks,
+    assert_ran_clean,
+    clip,
+    squash,
+)
 from browser.lineage_checks import CELLS, check_lineage_notebook
 
 pytestmark = pytest.mark.timeout(420)
@@ -585,12 +593,5 @@ IGNORED_CONSOLE_ERRORS: list[tuple[str, str]] = []
 @pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
 def test_notebook_runs_without_console_errors(notebooks: Notebooks, name: str) -> None:
     page = notebooks.get(name)
-    errors = [e for e in notebooks.errors(name)
-              if not any(re.search(pattern, e) for pattern, _ in IGNORED_CONSOLE_ERRORS)]
-    assert not errors, (f"{name}: {len(errors)} browser console error(s) while opening, "
-                        "running and using it:\n" + "\n".join(clip(e, 800) for e in errors))
-    text = page.page_text()
-    assert "Error displaying widget" not in text, (
-        f"{name} shows 'Error displaying widget': "
-        + clip(text[text.index("Error displaying widget") - 200:][:600]))
+    assert_ran_clean(page, notebooks.errors(name), IGNORED_CONSOLE_ERRORS, name)
 

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from browser.labpage import NOTEBOOKS, LabServer, NotebookPage, clip
+from browser.labpage import NOTEBOOKS, LabServer, NotebookPage, assert_ran_clean, clip
 from browser.lineage_checks import CELLS, check_lineage_notebook
 from browser.test_jupyterlab import IGNORED_CONSOLE_ERRORS, write_notebook
 
@@ -70,13 +70,7 @@ def test_demo_notebook_runs_in_notebook7(notebook7: LabServer, browser: object,
     try:
         page.run_all()
         page.screenshot("notebook7")
-        found = [e for e in errors if not any(re.search(p, e) for p, _ in NOTEBOOK7_CONSOLE_ERRORS)]
-        assert not found, (f"{name} in Notebook 7: {len(found)} browser console error(s) while "
-                           "opening and running it:\n" + "\n".join(clip(e, 800) for e in found))
-        text = page.page_text()
-        assert "Error displaying widget" not in text, (
-            f"{name} in Notebook 7 shows 'Error displaying widget': "
-            + clip(text[text.index("Error displaying widget") - 200:][:600]))
+        assert_ran_clean(page, errors, NOTEBOOK7_CONSOLE_ERRORS, f"{name} in Notebook 7")
         drawn = page.page.locator(".jupyter-widgets").count()
         shown = page.page.locator(".jp-OutputArea-output").count()
         assert shown, f"{name} in Notebook 7 shows no output at all after Run All Cells"
