@@ -432,6 +432,27 @@ class NotebookPage:
                                              ?.textContent || '{}');
                return {appName: c.appName || '', appVersion: c.appVersion || ''}; }"""))
 
+    def blocks(self, outputs: Any, summary: str | re.Pattern[str],
+               timeout: float = 10) -> Any:
+        """The ``<details>`` blocks among ``outputs`` whose summary has ``summary``, once
+        exactly one is drawn (or ``timeout`` seconds have passed: the caller counts)."""
+        found = outputs.locator("details").filter(
+            has=self.page.locator("summary", has_text=summary))
+        deadline = time.monotonic() + timeout
+        while found.count() != 1 and time.monotonic() < deadline:
+            self.page.wait_for_timeout(200)
+        return found
+
+    def open_details(self, block: Any, timeout: float = 5) -> bool:
+        """Click the summary of the ``<details>`` ``block``; whether it opened in time."""
+        summary = block.locator("summary").first
+        summary.scroll_into_view_if_needed()
+        summary.click()
+        deadline = time.monotonic() + timeout
+        while block.evaluate("(d) => d.open") is not True and time.monotonic() < deadline:
+            self.page.wait_for_timeout(100)
+        return bool(block.evaluate("(d) => d.open") is True)
+
     def page_text(self) -> str:
         return str(self.page.evaluate("() => document.body.textContent"))
 

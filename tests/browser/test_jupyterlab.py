@@ -545,13 +545,9 @@ def test_thinking_renders_folded_above_the_answer(lab: LabServer,
     thought = squash(pre.text_content())
     assert not pre.is_visible() and not block.get_by_text("Pelicans scoop fish.").is_visible(), (
         f"the thinking {thought!r} is visible before the block is opened: {shown}")
-    summary.scroll_into_view_if_needed()
-    summary.click()
-    deadline = time.monotonic() + 5
-    while block.evaluate("(d) => d.open") is not True and time.monotonic() < deadline:
-        page.page.wait_for_timeout(100)
+    did_open = page.open_details(block)
     opened = clip(block.evaluate("(d) => d.outerHTML"), 1200)
-    assert block.evaluate("(d) => d.open") is True, (
+    assert did_open, (
         f"a click on the summary {said!r} did not open the thinking block: {opened}")
     page.screenshot("thinking-open")
     pre.scroll_into_view_if_needed()

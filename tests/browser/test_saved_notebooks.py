@@ -138,11 +138,7 @@ def thinking_problems(page: NotebookPage, saved: dict[str, Any]) -> list[str]:
     outputs = page.outputs(turn)
     where = (f"; the saved outputs of the turn: {bundles(saved, THINKING_TURN)}; "
              + page.described_outputs(turn))
-    blocks = outputs.locator("details").filter(
-        has=page.page.locator("summary", has_text=re.compile(r"^\s*💭 thinking")))
-    deadline = time.monotonic() + 10
-    while blocks.count() != 1 and time.monotonic() < deadline:
-        page.page.wait_for_timeout(200)
+    blocks = page.blocks(outputs, re.compile(r"^\s*💭 thinking"))
     if blocks.count() != 1:
         return [f"untrusted, the turn shows {blocks.count()} <details> blocks whose summary "
                 f"starts with '💭 thinking' ({outputs.locator('details').count()} <details> in "
@@ -169,13 +165,9 @@ def thinking_problems(page: NotebookPage, saved: dict[str, Any]) -> list[str]:
     if pre.is_visible():
         problems.append(f"untrusted, the thinking {thought!r} is visible before the block is "
                         f"opened ({mime}): {shown}")
-    summary.scroll_into_view_if_needed()
-    summary.click()
-    deadline = time.monotonic() + 5
-    while block.evaluate("(d) => d.open") is not True and time.monotonic() < deadline:
-        page.page.wait_for_timeout(100)
+    did_open = page.open_details(block)
     opened = clip(block.evaluate("(d) => d.outerHTML"), 1200)
-    if block.evaluate("(d) => d.open") is not True:
+    if not did_open:
         return [*problems, f"untrusted, a click on the summary {said!r} did not open the "
                 f"thinking block ({mime}): {opened}"]
     page.screenshot("thinking-open")
@@ -198,11 +190,7 @@ def image_problems(page: NotebookPage, saved: dict[str, Any]) -> list[str]:
     outputs = page.outputs(turn)
     where = (f"; the saved outputs of the turn: {bundles(saved, PICTURE_TURN)}; "
              + page.described_outputs(turn))
-    blocks = outputs.locator("details").filter(
-        has=page.page.locator("summary", has_text="stub__pictures"))
-    deadline = time.monotonic() + 10
-    while blocks.count() != 1 and time.monotonic() < deadline:
-        page.page.wait_for_timeout(200)
+    blocks = page.blocks(outputs, "stub__pictures")
     if blocks.count() != 1:
         return [f"untrusted, the turn shows {blocks.count()} <details> blocks whose summary "
                 f"names stub__pictures" + where]
@@ -210,13 +198,7 @@ def image_problems(page: NotebookPage, saved: dict[str, Any]) -> list[str]:
     mime = block.evaluate("(d) => d.closest('.jp-OutputArea-output')?.dataset.mimeType || ''")
     saved_img = re.findall(r"<img\b[^>]*>", saved_markdown(saved, PICTURE_TURN, "<img"))
     written = clip(saved_img[0], 160) if saved_img else "(no <img> in the saved Markdown)"
-    summary = block.locator("summary").first
-    summary.scroll_into_view_if_needed()
-    summary.click()
-    deadline = time.monotonic() + 5
-    while block.evaluate("(d) => d.open") is not True and time.monotonic() < deadline:
-        page.page.wait_for_timeout(100)
-    if block.evaluate("(d) => d.open") is not True:
+    if not page.open_details(block):
         return [f"untrusted, a click on the stub__pictures summary did not open its block "
                 f"({mime}): {clip(block.evaluate('(d) => d.outerHTML'), 1200)}"]
     shown = clip(block.evaluate("(d) => d.innerHTML"), 1500)
